@@ -1,0 +1,167 @@
+"""`run` and `trace_layer`: feed batches to a genuine Keras layer and record everything."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from rnnviz.config import GATES, ConfigError, RunConfig
+from rnnviz.params import make_initial_state, make_weights, weight_shapes
+from rnnviz.signals import make_inputs
+from rnnviz.trace import Trace
+
+
+def _check_array(field: str, value: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """Returns value as a float32 array of exactly `shape`, or raises ConfigError."""
+    try:
+        array = np.asarray(value)
+    except Exception as exc:  # ragged lists and odd objects
+        raise ConfigError(field, type(value).__name__, f"must be a numeric array: {exc}") from None
+    if array.dtype.kind not in "biuf":
+        raise ConfigError(field, f"dtype {array.dtype}", "must be a numeric (int or float) array")
+    if array.shape != shape:
+        raise ConfigError(field, f"shape {array.shape}", f"must have shape {shape}")
+    array = array.astype(np.float32)
+    if not np.all(np.isfinite(array)):
+        raise ConfigError(field, "non-finite values", "must hold finite numbers (no NaN or inf)")
+    return array
+
+
+def _check_list(field: str, value: Any, shapes: Sequence[tuple[int, ...]]) -> list[np.ndarray]:
+    if isinstance(value, np.ndarray) and len(shapes) == 1 and value.shape == shapes[0]:
+        value = [value]
+    if not isinstance(value, (list, tuple)) or len(value) != len(shapes):
+        raise ConfigError(field, type(value).__name__, f"must be a list of {len(shapes)} arrays")
+    return [_check_array(f"{field}[{i}]", v, shape)
+            for i, (v, shape) in enumerate(zip(value, shapes, strict=True))]
+
+
+def output_names(cfg: RunConfig) -> list[str]:
+    """Returns the names of what the Keras layer returns, in order."""
+    if not cfg.return_state:
+        return ["output"]
+    return ["output", "state_h", "state_c"] if cfg.has_cell_state else ["output", "state_h"]
+
+
+def run(
+    cfg: RunConfig,
+    inputs: Any = None,
+    weights: Any = None,
+    initial_state: Any = None,
+    *,
+    engines: Any = None,
+    layer_kwargs: dict[str, Any] | None = None,
+) -> Trace:
+    """Returns the Trace of a genuine Keras layer fed cfg.num_batches batches.
+
+    Args:
+        cfg: the configuration.
+        inputs: optional (num_batches, batch_size, num_steps, num_features)
+            array; by default generated from cfg.signal and cfg.seed.
+        weights: optional list as `layer.get_weights()` returns it; by default
+            drawn from cfg.seed the way Keras initialises.
+        initial_state: optional list [h] or [h, c] of (batch_size, hidden_size)
+            arrays; by default from cfg.initial_state.
+        engines: an EngineCache; by default the process-wide one.
+        layer_kwargs: Keras layer arguments replacing those cfg stands for
+            (used by trace_layer for a user's own layer).
+
+    Example:
+        >>> trace = run(RunConfig(cell="lstm", stateful=True))
+        >>> trace.h.shape, trace.c.shape
+        ((3, 2, 5, 8), (3, 2, 5, 8))
+    """
+    from rnnviz import tracer  # TensorFlow loads here, not when rnnviz is imported
+
+    if not isinstance(cfg, RunConfig):
+        raise ConfigError("cfg", type(cfg).__name__, "must be an rnnviz.RunConfig")
+    k, b, t, f, u = (cfg.num_batches, cfg.batch_size, cfg.num_steps,
+                     cfg.num_features, cfg.hidden_size)
+    x = make_inputs(cfg) if inputs is None else _check_array("inputs", inputs, (k, b, t, f))
+    w = (make_weights(cfg) if weights is None
+         else _check_list("weights", weights, weight_shapes(cfg)))
+    n_states = len(cfg.state_names)
+    s0 = (make_initial_state(cfg) if initial_state is None
+          else _check_list("initial_state", initial_state, [(b, u)] * n_states))
+
+    cache = engines if engines is not None else tracer.default_cache()
+    kwargs = layer_kwargs if layer_kwargs is not None else tracer.layer_kwargs(cfg)
+    engine = cache.get(cfg.cell, kwargs, f, b)
+    per_batch = cache.run(engine, x, w, s0, reset_before=cfg.reset_before if cfg.stateful else ())
+
+    seq = np.stack([p[1] for p in per_batch])  # (batch_index, sample, time, units*blocks)
+    blocks = [seq[..., i * u : (i + 1) * u] for i in range(seq.shape[-1] // u)]
+    h = np.ascontiguousarray(blocks[0])
+    c = np.ascontiguousarray(blocks[1]) if cfg.has_cell_state else None
+    gates = {name: np.ascontiguousarray(blocks[n_states + i])
+             for i, name in enumerate(GATES[cfg.cell])}
+    finals = [[h[i, :, -1]] + ([c[i, :, -1]] if c is not None else []) for i in range(k)]
+    names = output_names(cfg)
+    return Trace(
+        config=cfg,
+        inputs=x,
+        weights=w,
+        h=h,
+        c=c,
+        gates=gates,
+        initial_states=[p[2] for p in per_batch],
+        final_states=finals,
+        outputs=[list(zip(names, p[0], strict=True)) for p in per_batch],
+        state_size=engine.state_size,
+    )
+
+
+def trace_layer(
+    layer: Any,
+    x: Any,
+    initial_state: Any = None,
+    stateful: bool = False,
+    *,
+    engines: Any = None,
+) -> Trace:
+    """Returns the Trace of an existing Keras LSTM, GRU or SimpleRNN layer on inputs x.
+
+    The layer's weights and configuration (activations, flags, GRU reset_after)
+    are copied into a cached engine; the layer itself is not modified.
+
+    Args:
+        layer: a built keras.layers.LSTM, GRU or SimpleRNN.
+        x: (batch_size, num_steps, num_features) for one batch, or
+            (num_batches, batch_size, num_steps, num_features) for consecutive batches.
+        initial_state: optional [h] or [h, c], each (batch_size, units); zeros by default.
+        stateful: carry the state from batch to batch (Keras `stateful=True`).
+    """
+    from rnnviz import tracer
+
+    kind = tracer.KIND_OF_CLASS.get(type(layer))
+    if kind is None:
+        raise ConfigError("layer", type(layer).__name__,
+                          "must be a keras.layers.LSTM, GRU or SimpleRNN")
+    if not layer.built:
+        raise ConfigError("layer", layer.name, "must be built (call it once, or build it)")
+    config = layer.get_config()
+    if config.get("go_backwards"):
+        raise ConfigError("layer.go_backwards", True,
+                          "must be False: rnnviz traces forward in time")
+    array = np.asarray(x)
+    if array.ndim == 3:
+        array = array[None]
+    if array.ndim != 4:
+        raise ConfigError("x", f"shape {array.shape}",
+                          "must be (batch_size, num_steps, num_features) or "
+                          "(num_batches, batch_size, num_steps, num_features)")
+    k, b, t, f = array.shape
+    cfg = RunConfig(
+        cell=kind, batch_size=b, num_steps=t, num_features=f, hidden_size=int(config["units"]),
+        num_batches=k, return_sequences=bool(config["return_sequences"]),
+        return_state=bool(config["return_state"]), stateful=bool(stateful),
+        reset_after=bool(config.get("reset_after", True)),
+    )
+    kwargs = {key: value for key, value in config.items() if key not in ("name", "trainable")}
+    kwargs["stateful"] = bool(stateful)
+    kwargs.pop("seed", None)
+    state = initial_state if initial_state is not None else make_initial_state(cfg)
+    return run(cfg, inputs=array, weights=layer.get_weights(), initial_state=state,
+               engines=engines, layer_kwargs=kwargs)
