@@ -43,6 +43,13 @@ class ConfigError(ValueError):
         super().__init__(f"{field}={_short(value)} is invalid: {allowed}")
 
 
+class Described(str):
+    """A description standing for a value too large to print (its repr has no quotes)."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnviz.config import GATES, ConfigError, RunConfig
+from rnnviz.config import GATES, ConfigError, Described, RunConfig
 from rnnviz.params import make_initial_state, make_weights, weight_shapes
 from rnnviz.signals import make_inputs
 from rnnviz.trace import Trace
@@ -18,14 +18,17 @@ def _check_array(field: str, value: Any, shape: tuple[int, ...]) -> np.ndarray:
     try:
         array = np.asarray(value)
     except Exception as exc:  # ragged lists and odd objects
-        raise ConfigError(field, type(value).__name__, f"must be a numeric array: {exc}") from None
+        raise ConfigError(field, Described(type(value).__name__),
+                          f"must be a numeric array: {exc}") from None
     if array.dtype.kind not in "biuf":
-        raise ConfigError(field, f"dtype {array.dtype}", "must be a numeric (int or float) array")
+        raise ConfigError(field, Described(f"dtype {array.dtype}"),
+                          "must be a numeric (int or float) array")
     if array.shape != shape:
-        raise ConfigError(field, f"shape {array.shape}", f"must have shape {shape}")
+        raise ConfigError(field, Described(f"shape {array.shape}"), f"must have shape {shape}")
     array = array.astype(np.float32)
     if not np.all(np.isfinite(array)):
-        raise ConfigError(field, "non-finite values", "must hold finite numbers (no NaN or inf)")
+        raise ConfigError(field, Described("non-finite values"),
+                          "must hold finite numbers (no NaN or inf)")
     return array
 
 
@@ -33,7 +36,8 @@ def _check_list(field: str, value: Any, shapes: Sequence[tuple[int, ...]]) -> li
     if isinstance(value, np.ndarray) and len(shapes) == 1 and value.shape == shapes[0]:
         value = [value]
     if not isinstance(value, (list, tuple)) or len(value) != len(shapes):
-        raise ConfigError(field, type(value).__name__, f"must be a list of {len(shapes)} arrays")
+        raise ConfigError(field, Described(type(value).__name__),
+                          f"must be a list of {len(shapes)} arrays")
     return [_check_array(f"{field}[{i}]", v, shape)
             for i, (v, shape) in enumerate(zip(value, shapes, strict=True))]
 
@@ -76,7 +80,7 @@ def run(
     from rnnviz import tracer  # TensorFlow loads here, not when rnnviz is imported
 
     if not isinstance(cfg, RunConfig):
-        raise ConfigError("cfg", type(cfg).__name__, "must be an rnnviz.RunConfig")
+        raise ConfigError("cfg", Described(type(cfg).__name__), "must be an rnnviz.RunConfig")
     k, b, t, f, u = (cfg.num_batches, cfg.batch_size, cfg.num_steps,
                      cfg.num_features, cfg.hidden_size)
     x = make_inputs(cfg) if inputs is None else _check_array("inputs", inputs, (k, b, t, f))
@@ -137,7 +141,7 @@ def trace_layer(
 
     kind = tracer.KIND_OF_CLASS.get(type(layer))
     if kind is None:
-        raise ConfigError("layer", type(layer).__name__,
+        raise ConfigError("layer", Described(type(layer).__name__),
                           "must be a keras.layers.LSTM, GRU or SimpleRNN")
     if not layer.built:
         raise ConfigError("layer", layer.name, "must be built (call it once, or build it)")
@@ -149,7 +153,7 @@ def trace_layer(
     if array.ndim == 3:
         array = array[None]
     if array.ndim != 4:
-        raise ConfigError("x", f"shape {array.shape}",
+        raise ConfigError("x", Described(f"shape {array.shape}"),
                           "must be (batch_size, num_steps, num_features) or "
                           "(num_batches, batch_size, num_steps, num_features)")
     k, b, t, f = array.shape

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import itertools
 import json
 import os
 import threading
@@ -143,7 +144,6 @@ class Engine:
         self.num_states = 2 if kind == "lstm" else 1
         self.lock = threading.Lock()
         self.xla_ready: set[tuple[int, int]] = set()
-        self.xla_pending: set[tuple[int, int]] = set()
 
         layer = LAYER_CLASSES[kind](**kwargs)
         if self.stateful:
@@ -186,6 +186,17 @@ class Engine:
             return self._xla_fn
         return self._graph_fn
 
+    @property
+    def traces(self) -> int:
+        """How many times the compiled forward has been traced (graph and XLA tiers)."""
+        return (self._graph_fn.experimental_get_tracing_count()
+                + self._xla_fn.experimental_get_tracing_count())
+
+    def trace_graph(self) -> None:
+        """Traces the graph tier without running it, so the first run skips the ~0.15 s trace."""
+        with self.lock:
+            self._graph_fn.get_concrete_function()
+
     def warm_xla(self, shape: tuple[int, int]) -> None:
         """Compiles the XLA version for (batch_size, num_steps); later runs of that shape use it."""
         with self.lock:
@@ -196,7 +207,6 @@ class Engine:
             # Harmless for a stateful layer: every run resets its state first.
             self._xla_fn(x, *([] if self.stateful else states))
             self.xla_ready.add(shape)
-            self.xla_pending.discard(shape)
 
     def run(
         self,
@@ -241,32 +251,51 @@ def _as_tuple(returned: Any) -> tuple[Any, ...]:
     return tuple(returned) if isinstance(returned, (list, tuple)) else (returned,)
 
 
+FLAGS = ("return_sequences", "return_state", "stateful")
+
+
 class EngineCache:
     """A bounded, thread-safe cache of Engines keyed by what forces a new Keras layer.
 
     The key is the cell, its Keras arguments, num_features and, for a stateful
     layer only, batch_size. Seed, signal, weights, inputs and initial state are
     not in it: they are assigned into the cached layer's variables.
+
+    The return flags and `stateful` are Keras constructor arguments, so each
+    combination is its own genuine layer. After a run, a single background
+    thread builds and traces the layers for the other flag combinations of the
+    same structure (and compiles XLA for the shape just used), so toggling a
+    flag afterwards rebuilds and retraces nothing. Work queued for a structure
+    the user has since left is skipped.
     """
 
-    def __init__(self, max_engines: int = 24, xla: str = "background"):
+    def __init__(self, max_engines: int = 32, xla: str = "background", prewarm: bool = True):
         if xla not in XLA_MODES:
             raise ValueError(f"xla={xla!r} must be one of {XLA_MODES}")
         self.max_engines = max_engines
         self.xla = xla
+        self.prewarm = prewarm
         self._engines: collections.OrderedDict[str, Engine] = collections.OrderedDict()
         self._lock = threading.Lock()
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._pending: set[str] = set()
+        self._family: str | None = None  # the structure most recently run
         self.builds = 0  # engines built so far: tests and the benchmark read it
+
+    @staticmethod
+    def _key(kind: str, kwargs: dict[str, Any], num_features: int, batch_size: int) -> str:
+        stateful = bool(kwargs.get("stateful", False))
+        return json.dumps([kind, kwargs, num_features, batch_size if stateful else None],
+                          sort_keys=True, default=str)
+
+    @staticmethod
+    def _family_key(kind: str, kwargs: dict[str, Any], num_features: int, batch_size: int) -> str:
+        rest = {k: v for k, v in kwargs.items() if k not in FLAGS}
+        return json.dumps([kind, rest, num_features, batch_size], sort_keys=True, default=str)
 
     def get(self, kind: str, kwargs: dict[str, Any], num_features: int, batch_size: int) -> Engine:
         """Returns the cached Engine for this structure, building it the first time."""
-        stateful = bool(kwargs.get("stateful", False))
-        key = json.dumps(
-            [kind, kwargs, num_features, batch_size if stateful else None],
-            sort_keys=True,
-            default=str,
-        )
+        key = self._key(kind, kwargs, num_features, batch_size)
         with self._lock:
             engine = self._engines.get(key)
             if engine is not None:
@@ -280,22 +309,57 @@ class EngineCache:
             return engine
 
     def run(self, engine: Engine, inputs: np.ndarray, *args: Any, **kwargs: Any) -> Any:
-        """Runs the engine, then schedules XLA compilation of a shape seen for the first time."""
+        """Runs the engine, then queues background work that makes the next run fast."""
         results = engine.run(inputs, *args, xla=self.xla, **kwargs)
         shape = (int(inputs.shape[1]), int(inputs.shape[2]))
+        family = self._family_key(engine.kind, engine.kwargs, engine.num_features, shape[0])
+        with self._lock:
+            self._family = family
         if self.xla == "background" and shape not in engine.xla_ready:
-            with self._lock:
-                if shape not in engine.xla_pending:
-                    engine.xla_pending.add(shape)
-                    if self._executor is None:
-                        self._executor = concurrent.futures.ThreadPoolExecutor(
-                            max_workers=1, thread_name_prefix="rnnviz-xla"
-                        )
-                    self._executor.submit(engine.warm_xla, shape)
+            self._submit(f"xla:{id(engine)}:{shape}", engine.warm_xla, shape)
+        if self.prewarm:
+            for flags in itertools.product([False, True], repeat=len(FLAGS)):
+                sibling = {**engine.kwargs, **dict(zip(FLAGS, flags, strict=True))}
+                if sibling != engine.kwargs:
+                    self._submit(
+                        "graph:" + self._key(engine.kind, sibling, engine.num_features, shape[0]),
+                        self._warm_sibling, family, engine.kind, sibling,
+                        engine.num_features, shape,
+                    )
         return results
 
+    def _warm_sibling(self, family: str, kind: str, kwargs: dict[str, Any],
+                      num_features: int, shape: tuple[int, int]) -> None:
+        if self._family != family:
+            return  # the user has moved on to another structure
+        self.get(kind, kwargs, num_features, shape[0]).trace_graph()
+
+    def _submit(self, job: str, fn: Callable[..., None], *args: Any) -> None:
+        def task() -> None:
+            try:
+                fn(*args)
+            finally:
+                with self._lock:
+                    self._pending.discard(job)
+
+        with self._lock:
+            if job in self._pending:
+                return
+            self._pending.add(job)
+            if self._executor is None:
+                self._executor = concurrent.futures.ThreadPoolExecutor(
+                    max_workers=1, thread_name_prefix="rnnviz-warm"
+                )
+            self._executor.submit(task)
+
+    @property
+    def traces(self) -> int:
+        """Traces of every cached engine: a rerun that retraces nothing leaves it unchanged."""
+        with self._lock:
+            return sum(e.traces for e in self._engines.values())
+
     def wait(self) -> None:
-        """Blocks until every scheduled XLA compilation has finished."""
+        """Blocks until every queued background build, trace and XLA compile has finished."""
         with self._lock:
             executor, self._executor = self._executor, None
         if executor is not None:
@@ -312,5 +376,8 @@ def default_cache() -> EngineCache:
     with _default_lock:
         if _default_cache is None:
             mode = os.environ.get("RNNVIZ_XLA", "background")
-            _default_cache = EngineCache(xla=mode if mode in XLA_MODES else "background")
+            _default_cache = EngineCache(
+                xla=mode if mode in XLA_MODES else "background",
+                prewarm=os.environ.get("RNNVIZ_PREWARM", "1") != "0",
+            )
         return _default_cache
