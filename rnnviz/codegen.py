@@ -55,8 +55,10 @@ def keras_code(cfg: RunConfig) -> str:
     if random_state:
         lines += [
             "rng = np.random.default_rng(0)",
-            *[f"{s} = rng.uniform(-1, 1, (batch_size, hidden_size)).astype('float32')"
-              for s in states],
+            *[
+                f"{s} = rng.uniform(-1, 1, (batch_size, hidden_size)).astype('float32')"
+                for s in states
+            ],
             "",
         ]
     layer_line = f"layer = keras.layers.{cls}({', '.join(args)})"

@@ -11,7 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 CELLS = ("lstm", "gru", "simple_rnn")
-SIGNALS = ("sine", "zeros", "ones", "random", "step", "impulse", "ramp")
+SIGNALS = ("sine", "zeros", "ones", "random", "step", "impulse", "ramp", "answer_002")
+
+#: The 2 x 3 x 3 array of the third classic answer (seeds/002), every batch the same.
+ANSWER_002 = (((1, 2, 3), (4, 5, 6), (7, 8, 9)), ((1, 2, 3), (4, 5, 6), (0, 0, 0)))
 INITIAL_STATES = ("zeros", "random")
 
 #: Inclusive ranges of the integer fields.
@@ -166,6 +169,16 @@ def validate(cfg: RunConfig) -> None:
             raise ConfigError(name, getattr(cfg, name), "must be True or False")
     _check_choice(cfg, "signal", SIGNALS)
     _check_choice(cfg, "initial_state", INITIAL_STATES)
+    if cfg.signal == "answer_002" and (cfg.batch_size, cfg.num_steps, cfg.num_features) != (
+        2,
+        3,
+        3,
+    ):
+        raise ConfigError(
+            "signal",
+            cfg.signal,
+            "the answer's array needs batch_size=2, num_steps=3, num_features=3",
+        )
     rb = cfg.reset_before
     if not isinstance(rb, tuple) or not all(
         isinstance(k, int) and not isinstance(k, bool) for k in rb
@@ -185,8 +198,7 @@ def validate(cfg: RunConfig) -> None:
         raise ConfigError(
             "num_batches*batch_size*num_steps*hidden_size",
             values,
-            f"must be at most {MAX_TRACE_VALUES:,} so a trace fits in memory; "
-            "lower one of them",
+            f"must be at most {MAX_TRACE_VALUES:,} so a trace fits in memory; lower one of them",
         )
     inputs = cfg.num_batches * cfg.batch_size * cfg.num_steps * cfg.num_features
     if inputs > MAX_INPUT_VALUES:

@@ -18,17 +18,20 @@ def _check_array(field: str, value: Any, shape: tuple[int, ...]) -> np.ndarray:
     try:
         array = np.asarray(value)
     except Exception as exc:  # ragged lists and odd objects
-        raise ConfigError(field, Described(type(value).__name__),
-                          f"must be a numeric array: {exc}") from None
+        raise ConfigError(
+            field, Described(type(value).__name__), f"must be a numeric array: {exc}"
+        ) from None
     if array.dtype.kind not in "biuf":
-        raise ConfigError(field, Described(f"dtype {array.dtype}"),
-                          "must be a numeric (int or float) array")
+        raise ConfigError(
+            field, Described(f"dtype {array.dtype}"), "must be a numeric (int or float) array"
+        )
     if array.shape != shape:
         raise ConfigError(field, Described(f"shape {array.shape}"), f"must have shape {shape}")
     array = array.astype(np.float32)
     if not np.all(np.isfinite(array)):
-        raise ConfigError(field, Described("non-finite values"),
-                          "must hold finite numbers (no NaN or inf)")
+        raise ConfigError(
+            field, Described("non-finite values"), "must hold finite numbers (no NaN or inf)"
+        )
     return array
 
 
@@ -36,10 +39,13 @@ def _check_list(field: str, value: Any, shapes: Sequence[tuple[int, ...]]) -> li
     if isinstance(value, np.ndarray) and len(shapes) == 1 and value.shape == shapes[0]:
         value = [value]
     if not isinstance(value, (list, tuple)) or len(value) != len(shapes):
-        raise ConfigError(field, Described(type(value).__name__),
-                          f"must be a list of {len(shapes)} arrays")
-    return [_check_array(f"{field}[{i}]", v, shape)
-            for i, (v, shape) in enumerate(zip(value, shapes, strict=True))]
+        raise ConfigError(
+            field, Described(type(value).__name__), f"must be a list of {len(shapes)} arrays"
+        )
+    return [
+        _check_array(f"{field}[{i}]", v, shape)
+        for i, (v, shape) in enumerate(zip(value, shapes, strict=True))
+    ]
 
 
 def output_names(cfg: RunConfig) -> list[str]:
@@ -81,14 +87,25 @@ def run(
 
     if not isinstance(cfg, RunConfig):
         raise ConfigError("cfg", Described(type(cfg).__name__), "must be an rnnviz.RunConfig")
-    k, b, t, f, u = (cfg.num_batches, cfg.batch_size, cfg.num_steps,
-                     cfg.num_features, cfg.hidden_size)
+    k, b, t, f, u = (
+        cfg.num_batches,
+        cfg.batch_size,
+        cfg.num_steps,
+        cfg.num_features,
+        cfg.hidden_size,
+    )
     x = make_inputs(cfg) if inputs is None else _check_array("inputs", inputs, (k, b, t, f))
-    w = (make_weights(cfg) if weights is None
-         else _check_list("weights", weights, weight_shapes(cfg)))
+    w = (
+        make_weights(cfg)
+        if weights is None
+        else _check_list("weights", weights, weight_shapes(cfg))
+    )
     n_states = len(cfg.state_names)
-    s0 = (make_initial_state(cfg) if initial_state is None
-          else _check_list("initial_state", initial_state, [(b, u)] * n_states))
+    s0 = (
+        make_initial_state(cfg)
+        if initial_state is None
+        else _check_list("initial_state", initial_state, [(b, u)] * n_states)
+    )
 
     cache = engines if engines is not None else tracer.default_cache()
     kwargs = layer_kwargs if layer_kwargs is not None else tracer.layer_kwargs(cfg)
@@ -99,8 +116,9 @@ def run(
     blocks = [seq[..., i * u : (i + 1) * u] for i in range(seq.shape[-1] // u)]
     h = np.ascontiguousarray(blocks[0])
     c = np.ascontiguousarray(blocks[1]) if cfg.has_cell_state else None
-    gates = {name: np.ascontiguousarray(blocks[n_states + i])
-             for i, name in enumerate(GATES[cfg.cell])}
+    gates = {
+        name: np.ascontiguousarray(blocks[n_states + i]) for i, name in enumerate(GATES[cfg.cell])
+    }
     finals = [[h[i, :, -1]] + ([c[i, :, -1]] if c is not None else []) for i in range(k)]
     names = output_names(cfg)
     return Trace(
@@ -141,31 +159,50 @@ def trace_layer(
 
     kind = tracer.KIND_OF_CLASS.get(type(layer))
     if kind is None:
-        raise ConfigError("layer", Described(type(layer).__name__),
-                          "must be a keras.layers.LSTM, GRU or SimpleRNN")
+        raise ConfigError(
+            "layer",
+            Described(type(layer).__name__),
+            "must be a keras.layers.LSTM, GRU or SimpleRNN",
+        )
     if not layer.built:
         raise ConfigError("layer", layer.name, "must be built (call it once, or build it)")
     config = layer.get_config()
     if config.get("go_backwards"):
-        raise ConfigError("layer.go_backwards", True,
-                          "must be False: rnnviz traces forward in time")
+        raise ConfigError(
+            "layer.go_backwards", True, "must be False: rnnviz traces forward in time"
+        )
     array = np.asarray(x)
     if array.ndim == 3:
         array = array[None]
     if array.ndim != 4:
-        raise ConfigError("x", Described(f"shape {array.shape}"),
-                          "must be (batch_size, num_steps, num_features) or "
-                          "(num_batches, batch_size, num_steps, num_features)")
+        raise ConfigError(
+            "x",
+            Described(f"shape {array.shape}"),
+            "must be (batch_size, num_steps, num_features) or "
+            "(num_batches, batch_size, num_steps, num_features)",
+        )
     k, b, t, f = array.shape
     cfg = RunConfig(
-        cell=kind, batch_size=b, num_steps=t, num_features=f, hidden_size=int(config["units"]),
-        num_batches=k, return_sequences=bool(config["return_sequences"]),
-        return_state=bool(config["return_state"]), stateful=bool(stateful),
+        cell=kind,
+        batch_size=b,
+        num_steps=t,
+        num_features=f,
+        hidden_size=int(config["units"]),
+        num_batches=k,
+        return_sequences=bool(config["return_sequences"]),
+        return_state=bool(config["return_state"]),
+        stateful=bool(stateful),
         reset_after=bool(config.get("reset_after", True)),
     )
     kwargs = {key: value for key, value in config.items() if key not in ("name", "trainable")}
     kwargs["stateful"] = bool(stateful)
     kwargs.pop("seed", None)
     state = initial_state if initial_state is not None else make_initial_state(cfg)
-    return run(cfg, inputs=array, weights=layer.get_weights(), initial_state=state,
-               engines=engines, layer_kwargs=kwargs)
+    return run(
+        cfg,
+        inputs=array,
+        weights=layer.get_weights(),
+        initial_state=state,
+        engines=engines,
+        layer_kwargs=kwargs,
+    )

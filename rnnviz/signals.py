@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnviz.config import RunConfig
+from rnnviz.config import ANSWER_002, RunConfig
 
 
 def make_inputs(cfg: RunConfig) -> np.ndarray:
@@ -21,6 +21,9 @@ def make_inputs(cfg: RunConfig) -> np.ndarray:
     row = np.arange(b, dtype=np.float64)[:, None, None]  # (row, 1, 1)
     feat = np.arange(f, dtype=np.float64)[None, None, :]  # (1, 1, feature)
     shape = (b, total, f)
+    if cfg.signal == "answer_002":
+        # The classic answer feeds the same (2, 3, 3) array as every batch.
+        return np.broadcast_to(np.array(ANSWER_002, np.float32), (k, b, t, f)).copy()
     if cfg.signal == "zeros":
         series = np.zeros(shape)
     elif cfg.signal == "ones":
@@ -48,6 +51,4 @@ def make_inputs(cfg: RunConfig) -> np.ndarray:
         raise AssertionError(cfg.signal)
     series = np.broadcast_to(series, shape)
     # (row, batch*time, f) -> (batch, row, time, f)
-    return np.ascontiguousarray(
-        series.reshape(b, k, t, f).transpose(1, 0, 2, 3), dtype=np.float32
-    )
+    return np.ascontiguousarray(series.reshape(b, k, t, f).transpose(1, 0, 2, 3), dtype=np.float32)

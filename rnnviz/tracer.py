@@ -189,8 +189,10 @@ class Engine:
     @property
     def traces(self) -> int:
         """How many times the compiled forward has been traced (graph and XLA tiers)."""
-        return (self._graph_fn.experimental_get_tracing_count()
-                + self._xla_fn.experimental_get_tracing_count())
+        return (
+            self._graph_fn.experimental_get_tracing_count()
+            + self._xla_fn.experimental_get_tracing_count()
+        )
 
     def trace_graph(self) -> None:
         """Traces the graph tier without running it, so the first run skips the ~0.15 s trace."""
@@ -285,8 +287,11 @@ class EngineCache:
     @staticmethod
     def _key(kind: str, kwargs: dict[str, Any], num_features: int, batch_size: int) -> str:
         stateful = bool(kwargs.get("stateful", False))
-        return json.dumps([kind, kwargs, num_features, batch_size if stateful else None],
-                          sort_keys=True, default=str)
+        return json.dumps(
+            [kind, kwargs, num_features, batch_size if stateful else None],
+            sort_keys=True,
+            default=str,
+        )
 
     @staticmethod
     def _family_key(kind: str, kwargs: dict[str, Any], num_features: int, batch_size: int) -> str:
@@ -323,13 +328,23 @@ class EngineCache:
                 if sibling != engine.kwargs:
                     self._submit(
                         "graph:" + self._key(engine.kind, sibling, engine.num_features, shape[0]),
-                        self._warm_sibling, family, engine.kind, sibling,
-                        engine.num_features, shape,
+                        self._warm_sibling,
+                        family,
+                        engine.kind,
+                        sibling,
+                        engine.num_features,
+                        shape,
                     )
         return results
 
-    def _warm_sibling(self, family: str, kind: str, kwargs: dict[str, Any],
-                      num_features: int, shape: tuple[int, int]) -> None:
+    def _warm_sibling(
+        self,
+        family: str,
+        kind: str,
+        kwargs: dict[str, Any],
+        num_features: int,
+        shape: tuple[int, int],
+    ) -> None:
         if self._family != family:
             return  # the user has moved on to another structure
         self.get(kind, kwargs, num_features, shape[0]).trace_graph()

@@ -14,8 +14,12 @@ def test_changing_seed_signal_flags_or_initial_state_rebuilds_and_retraces_nothi
     cache.wait()  # the background thread has built and traced the flag siblings
     builds, traces = cache.builds, cache.traces
     changes = [
-        {"seed": 5}, {"signal": "step"}, {"return_sequences": False}, {"return_state": False},
-        {"stateful": True}, {"stateful": True, "return_sequences": False},
+        {"seed": 5},
+        {"signal": "step"},
+        {"return_sequences": False},
+        {"return_state": False},
+        {"stateful": True},
+        {"stateful": True, "return_sequences": False},
         {"initial_state": "random"},
     ]
     for change in changes:
@@ -41,8 +45,9 @@ def test_new_hidden_size_builds_a_new_layer():
 
 
 def test_xla_tier_gives_the_same_numbers_as_the_graph_tier():
-    cfg = rnnviz.RunConfig(cell="lstm", stateful=True, signal="random", initial_state="random",
-                           reset_before=(2,))
+    cfg = rnnviz.RunConfig(
+        cell="lstm", stateful=True, signal="random", initial_state="random", reset_before=(2,)
+    )
     graph = rnnviz.run(cfg, engines=EngineCache(xla="never", prewarm=False))
     xla_cache = EngineCache(xla="background", prewarm=False)
     rnnviz.run(cfg, engines=xla_cache)

@@ -10,8 +10,13 @@ import rnnviz
 
 CASES = [
     rnnviz.RunConfig(),
-    rnnviz.RunConfig(cell="lstm", stateful=True, initial_state="random", reset_before=(2,),
-                     return_sequences=False),
+    rnnviz.RunConfig(
+        cell="lstm",
+        stateful=True,
+        initial_state="random",
+        reset_before=(2,),
+        return_sequences=False,
+    ),
     rnnviz.RunConfig(cell="gru", return_state=False, reset_after=False, num_features=3),
     rnnviz.RunConfig(cell="simple_rnn", hidden_size=3, initial_state="random", num_batches=2),
     rnnviz.RunConfig(cell="simple_rnn", hidden_size=3, stateful=True, initial_state="random"),
@@ -19,8 +24,9 @@ CASES = [
 
 
 def _printed_shapes(script: str) -> dict[tuple[int, str], tuple[int, ...]]:
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=300, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     shapes = {}
     for k, name, shape in re.findall(r"batch (\d+) (\w+) shape (\(.*?\))", done.stdout):
@@ -39,8 +45,9 @@ def test_generated_script_prints_the_shapes_keras_returned(cfg):
 
 
 def test_stateful_script_uses_keras3_idioms_not_keras2_ones():
-    code = rnnviz.keras_code(rnnviz.RunConfig(stateful=True, initial_state="random",
-                                              reset_before=(1,)))
+    code = rnnviz.keras_code(
+        rnnviz.RunConfig(stateful=True, initial_state="random", reset_before=(1,))
+    )
     assert "keras.Input(batch_shape=(batch_size, num_steps, num_features))" in code
     assert "layer.states[0].assign(h0)" in code and "layer.states[1].assign(c0)" in code
     assert "layer.reset_state()" in code

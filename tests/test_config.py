@@ -14,7 +14,12 @@ def test_config_error_is_a_value_error():
 def test_defaults_are_the_classic_example():
     cfg = RunConfig()
     assert (cfg.cell, cfg.batch_size, cfg.num_steps, cfg.num_features, cfg.hidden_size) == (
-        "lstm", 2, 5, 1, 8)
+        "lstm",
+        2,
+        5,
+        1,
+        8,
+    )
 
 
 @pytest.mark.parametrize(
@@ -85,7 +90,7 @@ def test_weights_of_wrong_shape_name_the_weight():
 
 
 def test_initial_state_needs_one_array_per_state():
-    with pytest.raises(ConfigError, match="initial_state.*list of 2 arrays"):
+    with pytest.raises(ConfigError, match=r"initial_state.*list of 2 arrays"):
         rnnviz.run(RunConfig(cell="lstm"), initial_state=[np.zeros((2, 8))])
 
 

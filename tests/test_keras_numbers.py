@@ -34,8 +34,15 @@ def test_lstm_last_output_matches_keras_reference_numbers():
 
 def test_lstm_stateful_second_batch_matches_keras_reference_numbers():
     seq = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
-    cfg = _cfg(cell="lstm", batch_size=2, num_steps=3, num_features=4, hidden_size=4,
-               num_batches=2, stateful=True)
+    cfg = _cfg(
+        cell="lstm",
+        batch_size=2,
+        num_steps=3,
+        num_features=4,
+        hidden_size=4,
+        num_batches=2,
+        stateful=True,
+    )
     trace = _run(cfg, np.stack([seq, seq]))
     expected = np.array([[0.3124785] * 4, [0.6863672] * 4])
     np.testing.assert_allclose(trace.output(1, "output"), expected, **TOL)
@@ -77,12 +84,17 @@ def test_lstm_first_step_gates_are_the_hand_computed_values():
 def test_simple_rnn_sequence_matches_written_out_numbers():
     # h1 = tanh(0.01 * 6 + 0.03) = tanh(0.09); h2 = tanh(0.01 * 22 + 0.02 * 2 * h1 + 0.03).
     x = np.arange(8, dtype=np.float32).reshape(1, 1, 2, 4)
-    cfg = _cfg(cell="simple_rnn", batch_size=1, num_steps=2, num_features=4, hidden_size=2,
-               return_sequences=True)
+    cfg = _cfg(
+        cell="simple_rnn",
+        batch_size=1,
+        num_steps=2,
+        num_features=4,
+        hidden_size=2,
+        return_sequences=True,
+    )
     trace = _run(cfg, x)
     h1 = np.tanh(0.09)
     h2 = np.tanh(0.25 + 0.04 * h1)
     np.testing.assert_allclose(trace.h[0, 0, :, 0], [h1, h2], **TOL)
     np.testing.assert_allclose(trace.h[0, 0, :, 0], [0.08975778, 0.2482906], **TOL)
-    np.testing.assert_allclose(trace.output(0, "output")[0, :, 1], [0.08975778, 0.2482906],
-                               **TOL)
+    np.testing.assert_allclose(trace.output(0, "output")[0, :, 1], [0.08975778, 0.2482906], **TOL)

@@ -15,8 +15,15 @@ FLAGS = list(itertools.product([False, True], repeat=3))  # return_sequences, re
 
 def check_against_oracle(trace):
     cfg = trace.config
-    expected = recur_batches(cfg.cell, trace.inputs, trace.weights, trace.initial_states[0],
-                             cfg.stateful, cfg.reset_before, cfg.reset_after)
+    expected = recur_batches(
+        cfg.cell,
+        trace.inputs,
+        trace.weights,
+        trace.initial_states[0],
+        cfg.stateful,
+        cfg.reset_before,
+        cfg.reset_after,
+    )
     for k, (start, states, gates) in enumerate(expected):
         for i, s in enumerate(start):
             np.testing.assert_allclose(trace.initial_states[k][i], s, **TOL)
@@ -45,9 +52,18 @@ def test_every_flag_combination_matches_the_oracle(
     cell, reset_after, return_sequences, return_state, stateful
 ):
     cfg = rnnviz.RunConfig(
-        cell=cell, reset_after=reset_after, batch_size=3, num_steps=4, num_features=2,
-        hidden_size=5, num_batches=3, return_sequences=return_sequences,
-        return_state=return_state, stateful=stateful, signal="random", seed=7,
+        cell=cell,
+        reset_after=reset_after,
+        batch_size=3,
+        num_steps=4,
+        num_features=2,
+        hidden_size=5,
+        num_batches=3,
+        return_sequences=return_sequences,
+        return_state=return_state,
+        stateful=stateful,
+        signal="random",
+        seed=7,
         initial_state="random",
     )
     check_against_oracle(rnnviz.run(cfg))
@@ -55,8 +71,15 @@ def test_every_flag_combination_matches_the_oracle(
 
 @pytest.mark.parametrize("cell,reset_after", CELLS)
 def test_stateful_resets_match_the_oracle(cell, reset_after):
-    cfg = rnnviz.RunConfig(cell=cell, reset_after=reset_after, num_batches=4, stateful=True,
-                           reset_before=(1, 3), initial_state="random", signal="sine")
+    cfg = rnnviz.RunConfig(
+        cell=cell,
+        reset_after=reset_after,
+        num_batches=4,
+        stateful=True,
+        reset_before=(1, 3),
+        initial_state="random",
+        signal="sine",
+    )
     trace = rnnviz.run(cfg)
     check_against_oracle(trace)
     assert np.all(trace.initial_states[1][0] == 0) and np.all(trace.initial_states[3][0] == 0)
@@ -64,8 +87,16 @@ def test_stateful_resets_match_the_oracle(cell, reset_after):
 
 @pytest.mark.parametrize("cell,reset_after", CELLS)
 def test_explicit_arrays_match_the_oracle(cell, reset_after):
-    cfg = rnnviz.RunConfig(cell=cell, reset_after=reset_after, batch_size=2, num_steps=6,
-                           num_features=3, hidden_size=4, num_batches=2, stateful=True)
+    cfg = rnnviz.RunConfig(
+        cell=cell,
+        reset_after=reset_after,
+        batch_size=2,
+        num_steps=6,
+        num_features=3,
+        hidden_size=4,
+        num_batches=2,
+        stateful=True,
+    )
     rng = np.random.default_rng(3)
     base = rnnviz.run(cfg)
     x = rng.normal(size=base.inputs.shape).astype(np.float32)
@@ -116,8 +147,7 @@ def test_gru_hidden_state_interpolates_previous_and_candidate_by_update_gate():
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_gates_stay_within_their_activation_ranges(cell):
-    trace = rnnviz.run(rnnviz.RunConfig(cell=cell, signal="random", hidden_size=16,
-                                        num_steps=30))
+    trace = rnnviz.run(rnnviz.RunConfig(cell=cell, signal="random", hidden_size=16, num_steps=30))
     for name, g in trace.gates.items():
         lo = 0.0 if name != "candidate" else -1.0
         assert g.min() >= lo and g.max() <= 1.0, name
@@ -126,8 +156,7 @@ def test_gates_stay_within_their_activation_ranges(cell):
 def test_returned_sequence_ends_with_returned_state_h():
     trace = rnnviz.run(rnnviz.RunConfig(return_sequences=True, return_state=True))
     for k in range(3):
-        np.testing.assert_array_equal(trace.output(k, "output")[:, -1],
-                                      trace.output(k, "state_h"))
+        np.testing.assert_array_equal(trace.output(k, "output")[:, -1], trace.output(k, "state_h"))
 
 
 def test_output_without_sequences_equals_state_h():
@@ -137,8 +166,12 @@ def test_output_without_sequences_equals_state_h():
 
 @pytest.mark.parametrize(
     "cell,return_state,names",
-    [("lstm", True, ["output", "state_h", "state_c"]), ("gru", True, ["output", "state_h"]),
-     ("simple_rnn", True, ["output", "state_h"]), ("lstm", False, ["output"])],
+    [
+        ("lstm", True, ["output", "state_h", "state_c"]),
+        ("gru", True, ["output", "state_h"]),
+        ("simple_rnn", True, ["output", "state_h"]),
+        ("lstm", False, ["output"]),
+    ],
 )
 def test_returned_names_follow_keras_order(cell, return_state, names):
     trace = rnnviz.run(rnnviz.RunConfig(cell=cell, return_state=return_state))
@@ -147,9 +180,17 @@ def test_returned_names_follow_keras_order(cell, return_state, names):
 
 def test_classic_question_shapes_and_state_size():
     # seeds/000: LSTM(8), batch 2 x 5 steps x 1 feature on zeros, return_state.
-    cfg = rnnviz.RunConfig(cell="lstm", batch_size=2, num_steps=5, num_features=1,
-                           hidden_size=8, signal="zeros", return_sequences=True,
-                           return_state=True, num_batches=1)
+    cfg = rnnviz.RunConfig(
+        cell="lstm",
+        batch_size=2,
+        num_steps=5,
+        num_features=1,
+        hidden_size=8,
+        signal="zeros",
+        return_sequences=True,
+        return_state=True,
+        num_batches=1,
+    )
     trace = rnnviz.run(cfg)
     shapes = [(n, a.shape) for n, a in trace.outputs[0]]
     assert shapes == [("output", (2, 5, 8)), ("state_h", (2, 8)), ("state_c", (2, 8))]

@@ -8,8 +8,15 @@ from tests.test_oracle import check_against_oracle
 
 def test_concurrent_runs_of_different_configurations_each_match_the_oracle():
     configs = [
-        rnnviz.RunConfig(cell=cell, stateful=stateful, seed=seed, signal="random",
-                         initial_state="random", num_batches=3, reset_before=(2,))
+        rnnviz.RunConfig(
+            cell=cell,
+            stateful=stateful,
+            seed=seed,
+            signal="random",
+            initial_state="random",
+            num_batches=3,
+            reset_before=(2,),
+        )
         for cell in rnnviz.CELLS
         for stateful in (False, True)
         for seed in (1, 2)
