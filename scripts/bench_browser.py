@@ -1,0 +1,580 @@
+"""Browser benchmark of the rnnviz app against minimal Streamlit pages (the floor).
+
+Measured in headless Chromium, app and floor side by side in one run:
+
+(a) control change -> updated chart: the sidebar `seed` number input is set to a
+    new value and Enter pressed; the clock stops when the first heatmap's z data
+    in the page (Plotly's `_fullData`) has changed. The app runs on the default
+    configuration and on the medium one (LSTM, batch_size 8, num_steps 100,
+    num_features 4, hidden_size 64, num_batches 3, set through the URL). The
+    floor is a minimal Streamlit page that draws a heatmap figure of the same
+    size (same traces, same z shape) from precomputed numpy arrays when its
+    `seed` number input changes. The four pages take turns, change after change.
+(b) cold start: from launching `streamlit run` to the first chart drawn in a
+    fresh browser context, for app.py and for a bare page that does
+    `import tensorflow` and then shows a chart; launches interleaved.
+
+Goal: app <= 1.5 x floor for each. Informational rows (no goal) separate the
+Keras run from the page: revisiting an already computed seed (a cache hit), and
+the time until the script run has finished (the sidebar exports come last).
+A server-side breakdown (in-process timings of what one rerun does) follows.
+
+    .venv/bin/python scripts/bench_browser.py            # about 4-5 minutes
+    .venv/bin/python scripts/bench_browser.py --changes 10 --cold 3 --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+GOAL = 1.5
+DEFAULT = {"batch_size": 2, "num_steps": 5, "num_features": 1, "hidden_size": 8, "num_batches": 3}
+MEDIUM = {"batch_size": 8, "num_steps": 100, "num_features": 4, "hidden_size": 64, "num_batches": 3}
+
+# The floor: the same figure shape as the app's state heatmaps (LSTM: h and c,
+# units x (num_batches * num_steps)), from arrays computed once per server.
+FLOOR_PAGE = """
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+st.set_page_config(page_title="floor", layout="wide")
+units = int(st.query_params.get("units", 8))
+steps = int(st.query_params.get("steps", 15))
+
+
+@st.cache_resource
+def arrays(units: int, steps: int) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return np.tanh(rng.standard_normal((64, 2, units, steps))).astype(np.float32)
+
+
+seed = st.sidebar.number_input("seed", min_value=0, max_value=2**31 - 1, value=0, key="seed")
+z = arrays(units, steps)[seed % 64]
+fig = make_subplots(rows=2, cols=1, shared_xaxes=True, subplot_titles=["h", "c"])
+for row, name in enumerate(("h", "c")):
+    fig.add_trace(
+        go.Heatmap(z=z[row], name=name, colorscale="RdBu_r", zmid=0.0), row=row + 1, col=1
+    )
+fig.update_layout(height=600)
+st.plotly_chart(fig, key="fig")
+"""
+
+# JS: a checksum of the first heatmap's z on the page, or null before one is drawn.
+SIGNATURE_JS = """
+() => {
+    for (const div of document.querySelectorAll('.stPlotlyChart .js-plotly-plot')) {
+        const trace = (div._fullData || []).find((t) => t.type === 'heatmap' && t.z);
+        if (!trace) continue;
+        let sum = 0, i = 0;
+        for (const row of trace.z) for (const v of row) sum += (++i % 97 + 1) * v;
+        return `${trace.z.length}x${trace.z[0].length}:${sum}`;
+    }
+    return null;
+}
+"""
+CHANGED_JS = (
+    f"(previous) => {{ const s = ({SIGNATURE_JS})(); "
+    "return s !== null && s !== previous ? s : null; }"
+)
+DRAWN_JS = f"() => ({SIGNATURE_JS})()"
+IDLE_JS = (
+    "() => document.querySelector('[data-testid=stApp]')"
+    "?.getAttribute('data-test-script-state') === 'notRunning'"
+)
+
+
+# --------------------------------------------------------------------------- servers
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    return env
+
+
+@dataclass
+class Server:
+    script: Path
+    port: int
+    proc: subprocess.Popen
+    log: Path
+    started: float  # time.perf_counter() at launch
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
+                return r.read().strip() == b"ok"
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def wait_healthy(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.healthy():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"{self.script.name} did not start; log:\n"
+                    + self.log.read_text(errors="replace")[-3000:]
+                )
+            time.sleep(0.05)
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server process so far."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def wait_quiet(self, window: float = 0.5, busy: float = 0.15, timeout: float = 90) -> None:
+        """Waits until the server uses < `busy` of a CPU over `window` seconds
+        (background XLA compiles or engine pre-builds have finished)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            before = self.cpu_seconds()
+            time.sleep(window)
+            if self.cpu_seconds() - before < busy * window:
+                return
+
+    def stop(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=15)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=15)
+
+
+def start_server(script: Path, logdir: Path) -> Server:
+    port = free_port()
+    log = logdir / f"{script.stem}-{port}.log"
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(script),
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
+    started = time.perf_counter()
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            env=server_env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return Server(script, port, proc, log, started)
+
+
+# ------------------------------------------------------------------------- measures
+
+
+@dataclass
+class Target:
+    """One open page whose `seed` input is changed again and again."""
+
+    name: str
+    server: Server
+    query: str
+    page: object = None
+    signature: str | None = None
+    chart: list[float] = field(default_factory=list)
+    idle: list[float] = field(default_factory=list)
+    cached_chart: list[float] = field(default_factory=list)
+
+    def open(self, browser, timeout_ms: int) -> None:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        self.page = context.new_page()
+        self.page.goto(f"{self.server.url}/?{self.query}")
+        self.signature = self.page.wait_for_function(DRAWN_JS, timeout=timeout_ms).json_value()
+        self.page.wait_for_function(IDLE_JS, timeout=timeout_ms)
+
+    def change_seed(self, seed: int, timeout_ms: int) -> tuple[float, float]:
+        """Returns (seconds to the changed chart, seconds to the end of the script run)."""
+        page = self.page
+        page.bring_to_front()
+        self.server.wait_quiet()
+        field_ = (
+            page.get_by_test_id("stSidebar")
+            .get_by_test_id("stNumberInput")
+            .filter(has=page.get_by_text("seed", exact=True))
+            .locator("input")
+        )
+        field_.fill(str(seed))
+        start = time.perf_counter()
+        field_.press("Enter")
+        self.signature = page.wait_for_function(
+            CHANGED_JS, arg=self.signature, polling="raf", timeout=timeout_ms
+        ).json_value()
+        chart = time.perf_counter() - start
+        page.wait_for_function(IDLE_JS, timeout=timeout_ms)
+        return chart, time.perf_counter() - start
+
+
+def cold_start(script: Path, browser, logdir: Path, timeout_ms: int) -> float:
+    """Seconds from launching `streamlit run script` to its first chart drawn."""
+    server = start_server(script, logdir)
+    try:
+        server.wait_healthy()
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.goto(server.url)
+        page.wait_for_function(DRAWN_JS, polling="raf", timeout=timeout_ms)
+        elapsed = time.perf_counter() - server.started
+        context.close()
+        return elapsed
+    finally:
+        server.stop()
+
+
+# ------------------------------------------------------------------------ breakdown
+
+
+BREAKDOWN = """
+import io, json, os, sys, time
+t = time.perf_counter(); import tensorflow  # noqa
+out = {"import tensorflow": time.perf_counter() - t}
+t = time.perf_counter(); import numpy as np, rnnviz; from rnnviz import figures
+out["import rnnviz"] = time.perf_counter() - t
+
+
+def timed(fn):
+    t = time.perf_counter(); value = fn(); return value, time.perf_counter() - t
+
+
+for label, fields in json.loads(sys.argv[1]).items():
+    cfg = rnnviz.RunConfig(**fields)
+    trace, out[f"{label}: first rnnviz.run (build + trace)"] = timed(lambda: rnnviz.run(cfg))
+    runs = [timed(lambda s=s: rnnviz.run(cfg.replace(seed=s)))[1] for s in range(1, 6)]
+    out[f"{label}: rnnviz.run, new seed (median of 5)"] = sorted(runs)[2]
+    fig, out[f"{label}: figures.state_heatmaps"] = timed(lambda: figures.state_heatmaps(trace))
+    _, out[f"{label}: figures.unit_lines"] = timed(lambda: figures.unit_lines(trace))
+    payload, out[f"{label}: state_heatmaps.to_json"] = timed(fig.to_json)
+    out[f"{label}: state_heatmaps JSON bytes"] = len(payload)
+    custom = sum(len(json.dumps(np.asarray(t.customdata).tolist())) for t in fig.data)
+    out[f"{label}: of which customdata hover labels, bytes"] = custom
+    # What app.downloads_ui does on every rerun (replicated, exports not clicked):
+    def html():
+        return figures.figure_html([figures.state_heatmaps(trace), figures.gate_heatmaps(trace),
+                                    figures.carry_over(trace)])
+    page, out[f"{label}: exports: figure_html (3 figures)"] = timed(html)
+    out[f"{label}: exports: figure_html bytes"] = len(page)
+    def npz():
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, config=json.dumps(cfg.to_dict()), **trace.arrays())
+        return buffer.getvalue()
+    data, out[f"{label}: exports: npz (savez_compressed)"] = timed(npz)
+    out[f"{label}: exports: npz bytes"] = len(data)
+    def csv():
+        values = trace.state("h"); k, b, t, u = values.shape
+        index = np.stack(np.meshgrid(np.arange(k), np.arange(b), np.arange(t), indexing="ij"),
+                         axis=-1).reshape(-1, 3)
+        text = io.StringIO()
+        np.savetxt(text, np.concatenate([index, values.reshape(-1, u)], axis=1), delimiter=",",
+                   fmt=["%d"] * 3 + ["%.8g"] * u)
+        return text.getvalue()
+    _, out[f"{label}: exports: csv (h)"] = timed(csv)
+print(json.dumps(out))
+"""
+
+
+def breakdown() -> dict[str, float]:
+    configs = {"default": {}, "medium": {"cell": "lstm", **MEDIUM}}
+    result = subprocess.run(
+        [sys.executable, "-c", BREAKDOWN, json.dumps(configs)],
+        cwd=ROOT,
+        env=server_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------------------- report
+
+
+def machine_info(browser_version: str) -> dict[str, str]:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f"{kb / 2**20:.1f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+
+    def version(dist: str) -> str:
+        try:
+            return importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            return "-"
+
+    return {
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cpus usable": str(len(os.sched_getaffinity(0))),
+        "memory": mem,
+        "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "python": platform.python_version(),
+        "streamlit": version("streamlit"),
+        "plotly": version("plotly"),
+        "keras": version("keras"),
+        "tensorflow": version("tensorflow-cpu") + " (cpu)"
+        if version("tensorflow-cpu") != "-"
+        else version("tensorflow"),
+        "chromium": browser_version,
+        "RNNVIZ_XLA": os.environ.get("RNNVIZ_XLA", "(unset: background)"),
+        "RNNVIZ_PREWARM": os.environ.get("RNNVIZ_PREWARM", "(unset: 1)"),
+    }
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def row(measure: str, app: list[float], floor: list[float], goal: bool) -> dict:
+    a, f = median(app), median(floor)
+    ratio = a / f if f else float("nan")
+    verdict = ("PASS" if ratio <= GOAL else "FAIL") if goal else "info"
+    return {
+        "measure": measure,
+        "median_app_s": a,
+        "median_floor_s": f,
+        "ratio": ratio,
+        "goal": f"<= {GOAL}x" if goal else "-",
+        "verdict": verdict,
+        "n_app": len(app),
+        "n_floor": len(floor),
+        "app_s": app,
+        "floor_s": floor,
+    }
+
+
+def print_table(rows: list[dict]) -> None:
+    head = ("measure", "median app", "median floor", "ratio", "goal", "PASS/FAIL")
+    width = max(len(r["measure"]) for r in rows) + 2
+    print(f"{head[0]:<{width}}{head[1]:>12}{head[2]:>14}{head[3]:>8}{head[4]:>10}{head[5]:>11}")
+    for r in rows:
+        print(
+            f"{r['measure']:<{width}}{r['median_app_s']:>11.3f}s{r['median_floor_s']:>13.3f}s"
+            f"{r['ratio']:>7.2f}x{r['goal']:>10}{r['verdict']:>11}"
+        )
+
+
+# ------------------------------------------------------------------------------ main
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--changes", type=int, default=12, help="measured changes per page")
+    parser.add_argument("--warmup", type=int, default=2, help="unrecorded changes first")
+    parser.add_argument("--cold", type=int, default=3, help="cold starts of each server")
+    parser.add_argument("--timeout", type=float, default=180, help="seconds per wait")
+    parser.add_argument("--no-breakdown", action="store_true")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        print("chromium not found: run `make chromium`", file=sys.stderr)
+        return 2
+    timeout_ms = int(args.timeout * 1000)
+    work = Path(tempfile.mkdtemp(prefix="rnnviz-bench-"))
+    floor_page = work / "floor.py"
+    floor_page.write_text(textwrap.dedent(FLOOR_PAGE))
+    floor_tf_page = work / "floor_tf.py"
+    floor_tf_page.write_text("import tensorflow  # noqa: F401\n" + textwrap.dedent(FLOOR_PAGE))
+    app_page = ROOT / "app.py"
+    rows: list[dict] = []
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        info = machine_info(browser.version)
+        print("machine:", json.dumps(info, indent=2))
+
+        # (a) control change -> chart, four pages taking turns.
+        app, floor = start_server(app_page, work), start_server(floor_page, work)
+        try:
+            app.wait_healthy()
+            floor.wait_healthy()
+            medium_query = "&".join(f"{k}={v}" for k, v in MEDIUM.items())
+            steps = {
+                n: c["num_batches"] * c["num_steps"] for n, c in (("d", DEFAULT), ("m", MEDIUM))
+            }
+            targets = {
+                "app default": Target("app default", app, ""),
+                "floor default": Target(
+                    "floor default", floor, f"units={DEFAULT['hidden_size']}&steps={steps['d']}"
+                ),
+                "app medium": Target("app medium", app, medium_query),
+                "floor medium": Target(
+                    "floor medium", floor, f"units={MEDIUM['hidden_size']}&steps={steps['m']}"
+                ),
+            }
+            for target in targets.values():
+                t0 = time.perf_counter()
+                target.open(browser, timeout_ms)
+                print(f"opened {target.name} in {time.perf_counter() - t0:.1f} s", flush=True)
+            total = args.warmup + args.changes
+            for i in range(total):
+                seed = i + 1  # a seed no page has run yet: a Keras run in the app
+                last = {}
+                for target in targets.values():
+                    chart, idle = target.change_seed(seed, timeout_ms)
+                    last[target.name] = chart
+                    if i >= args.warmup:
+                        target.chart.append(chart)
+                        target.idle.append(idle)
+                warm = " (warm-up)" if i < args.warmup else ""
+                print(
+                    f"change {i + 1}/{total}{warm}: "
+                    + ", ".join(f"{name} {sec:.3f}s" for name, sec in last.items()),
+                    flush=True,
+                )
+            # Revisits: seeds run above, so the app's st.cache_data answers (no Keras).
+            for i in range(args.changes):
+                seed = args.warmup + 1 + i % 2  # alternate two cached seeds
+                for name in ("app default", "app medium"):
+                    chart, _ = targets[name].change_seed(seed, timeout_ms)
+                    targets[name].cached_chart.append(chart)
+        finally:
+            app.stop()
+            floor.stop()
+
+        t = targets
+        rows += [
+            row(
+                "change -> chart, default (new seed)",
+                t["app default"].chart,
+                t["floor default"].chart,
+                True,
+            ),
+            row(
+                "change -> chart, medium (new seed)",
+                t["app medium"].chart,
+                t["floor medium"].chart,
+                True,
+            ),
+            row(
+                "change -> chart, default (cached seed)",
+                t["app default"].cached_chart,
+                t["floor default"].chart,
+                False,
+            ),
+            row(
+                "change -> chart, medium (cached seed)",
+                t["app medium"].cached_chart,
+                t["floor medium"].chart,
+                False,
+            ),
+            row(
+                "change -> run finished, default (new seed)",
+                t["app default"].idle,
+                t["floor default"].idle,
+                False,
+            ),
+            row(
+                "change -> run finished, medium (new seed)",
+                t["app medium"].idle,
+                t["floor medium"].idle,
+                False,
+            ),
+        ]
+
+        # (b) cold starts, interleaved app / floor.
+        cold_app: list[float] = []
+        cold_floor: list[float] = []
+        for i in range(args.cold):
+            cold_app.append(cold_start(app_page, browser, work, timeout_ms))
+            cold_floor.append(cold_start(floor_tf_page, browser, work, timeout_ms))
+            print(
+                f"cold start {i + 1}/{args.cold}: app {cold_app[-1]:.2f}s, "
+                f"floor (import tensorflow) {cold_floor[-1]:.2f}s",
+                flush=True,
+            )
+        rows.append(row("cold start -> first chart", cold_app, cold_floor, True))
+        browser.close()
+
+    print()
+    print_table(rows)
+    print()
+    for key, value in info.items():
+        print(f"  {key}: {value}")
+
+    parts: dict[str, float] = {}
+    if not args.no_breakdown:
+        parts = breakdown()
+        print("\nserver-side breakdown (in-process, seconds unless bytes):")
+        for key, value in parts.items():
+            print(
+                f"  {key:<58} {value:>12.3f}" if "bytes" not in key else f"  {key:<58} {value:>12,}"
+            )
+    if args.json:
+        args.json.write_text(
+            json.dumps({"machine": info, "rows": rows, "breakdown": parts}, indent=2)
+        )
+    shutil.rmtree(work, ignore_errors=True)
+    return 0 if all(r["verdict"] != "FAIL" for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,246 @@
+"""Takes the README's screenshots of the running app with Playwright and Debian's Chromium.
+
+Run it with `make screenshots` (or `.venv/bin/python scripts/screenshots.py`). It
+starts `streamlit run app.py` on a free port, waits for /_stcore/health, drives a
+headless Chromium (1400 × 900) through the default page, the three presets, the
+Gates view, the Step inspector and the Keras code view, and writes PNGs into
+assets/. Before each shot it waits until the script has finished running, no
+spinner or stale element is left and the view's chart or text is on screen, and
+it checks that the page shows what the README says it shows.
+
+Options: --out DIR (default assets/), --port N (default: a free one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+from playwright.sync_api import Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+VIEWPORT = {"width": 1400, "height": 900}
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+#: The first run imports TensorFlow and builds a Keras layer: allow for a slow machine.
+TIMEOUT_MS = 180_000
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def streamlit_app(port: int) -> Iterator[str]:
+    """Runs `streamlit run app.py` headless on port; yields its base URL once healthy."""
+    streamlit = Path(sys.executable).with_name("streamlit")
+    command = [
+        str(streamlit) if streamlit.exists() else "streamlit",
+        "run",
+        "app.py",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
+    with tempfile.TemporaryFile("w+") as log:
+        proc = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            yield _wait_healthy(proc, log, f"http://127.0.0.1:{port}")
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _wait_healthy(proc: subprocess.Popen, log, base: str) -> str:
+    """Returns base once /_stcore/health answers "ok"; raises with the log if it never does."""
+    deadline = time.monotonic() + 120
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{_tail(log)}")
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(base + "/_stcore/health", timeout=2) as r,
+        ):
+            if r.read().strip() == b"ok":
+                return base
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no /_stcore/health after 120 s:\n{_tail(log)}")
+        time.sleep(0.3)
+
+
+def _tail(log, lines: int = 40) -> str:
+    log.flush()
+    log.seek(0)
+    return "".join(log.readlines()[-lines:])
+
+
+def settle(page: Page) -> None:
+    """Waits until the script run is over: not running, no spinner, nothing stale, twice."""
+    idle = """() => {
+        const app = document.querySelector('[data-testid="stApp"]');
+        return app && app.getAttribute('data-test-script-state') === 'notRunning'
+            && !document.querySelector('[data-testid="stSpinner"]')
+            && !document.querySelector('[data-testid="stStatusWidgetRunningIcon"]')
+            && !document.querySelector('[data-stale="true"]');
+    }"""
+    for _ in range(2):  # a bound widget may trigger one more rerun right after the first
+        page.wait_for_function(idle, timeout=TIMEOUT_MS)
+        page.wait_for_timeout(700)
+    page.wait_for_function(idle, timeout=TIMEOUT_MS)
+
+
+def wait_for_charts(page: Page, count: int = 1) -> None:
+    """Waits until `count` Plotly charts have drawn their plot area."""
+    page.wait_for_function(
+        f"""() => document.querySelectorAll(
+            '[data-testid="stPlotlyChart"] .js-plotly-plot .plot-container .main-svg'
+        ).length >= {count}""",
+        timeout=TIMEOUT_MS,
+    )
+    page.wait_for_timeout(500)  # Plotly lays out the colour bars a frame later
+
+
+def main_text(page: Page) -> str:
+    return page.locator('[data-testid="stMain"]').inner_text()
+
+
+def expect_text(page: Page, *needles: str) -> None:
+    """Fails unless every needle is on the main page (checks what the README will claim)."""
+    text = main_text(page)
+    missing = [n for n in needles if n not in text]
+    if missing:
+        raise AssertionError(f"{page.url}: expected {missing} on the page")
+
+
+def choose_view(page: Page, label: str) -> None:
+    group = page.locator('[data-testid="stMain"] [data-testid="stRadioGroup"]').first
+    group.get_by_text(label, exact=True).click()
+    settle(page)
+
+
+def click_preset(page: Page, label: str) -> None:
+    page.locator('[data-testid="stSidebar"]').get_by_role("button", name=label).click()
+    settle(page)
+
+
+def shoot(page: Page, path: Path) -> None:
+    page.mouse.move(VIEWPORT["width"] - 5, VIEWPORT["height"] // 2)  # no tooltip in the shot
+    page.wait_for_timeout(400)
+    page.screenshot(path=str(path))
+    print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
+def take(base: str, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+            headless=True,
+            args=CHROMIUM_ARGS,
+        )
+        page = browser.new_page(viewport=VIEWPORT, color_scheme="light")
+        page.set_default_timeout(TIMEOUT_MS)
+
+        # The default page: States over time of an LSTM(8) on a sine, 3 batches of 2 × 5 × 1.
+        page.goto(base + "/")
+        wait_for_charts(page, 2)
+        settle(page)
+        expect_text(page, "keras.layers.LSTM(8", "hidden state h_t", "cell state c_t")
+        shoot(page, out / "states.png")
+
+        # Gates of the same LSTM: a taller window so all four gates fit.
+        choose_view(page, "Gates")
+        wait_for_charts(page)
+        expect_text(page, "input gate", "forget gate", "candidate", "output gate")
+        page.set_viewport_size({"width": VIEWPORT["width"], "height": 1250})
+        page.wait_for_timeout(800)
+        shoot(page, out / "gates.png")
+        page.set_viewport_size(VIEWPORT)
+
+        # Step inspector at batch 1, sample 1, t = 2, unit 3, opened from a shared link.
+        page.goto(base + "/?view=Step+inspector&batch=1&sample=1&t=2&unit=3")
+        page.wait_for_selector('[data-testid="stMain"] .katex', timeout=TIMEOUT_MS)
+        settle(page)
+        expect_text(page, "Keras:")
+        shoot(page, out / "step.png")
+
+        # Keras code: the generated script and, below it, the Keras 2 idioms run on Keras 3.
+        page.goto(base + "/")
+        settle(page)
+        choose_view(page, "Keras code")
+        page.wait_for_selector('[data-testid="stMain"] [data-testid="stCode"]')
+        page.get_by_text("Keras 2 idioms of the classic answers").wait_for()
+        settle(page)
+        expect_text(page, "import keras", "batch_input_shape", "Error")
+        page.get_by_text("Download the script").scroll_into_view_if_needed()
+        page.evaluate(
+            """() => {
+                const h = [...document.querySelectorAll('[data-testid="stMain"] h3')]
+                    .find(e => e.innerText.includes('Keras 2 idioms'));
+                h.scrollIntoView({block: 'center'});
+            }"""
+        )
+        shoot(page, out / "code.png")
+
+        # The three presets, each from a fresh page so each shot shows only its own state.
+        presets = [
+            ("1 · What are h_t and c_t?", "preset1.png", ["(2, 8)", "state_c", "[8, 8]"], 0),
+            ("2 · Setting a SimpleRNN's initial state", "preset2.png", ["SimpleRNN"], 2),
+            ("3 · return_sequences and stateful", "preset3.png", ["(2, 3, 4)", "(2, 4)"], 0),
+        ]
+        for label, name, needles, charts in presets:
+            page.goto(base + "/")
+            settle(page)
+            click_preset(page, label)
+            if charts:
+                wait_for_charts(page, charts)
+            else:
+                page.wait_for_selector('[data-testid="stMain"] [data-testid="stTable"]')
+            settle(page)
+            expect_text(page, *needles)
+            shoot(page, out / name)
+            print(f"  {label}: {page.url.replace(base, '')}")
+        browser.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "assets")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    os.chdir(ROOT)
+    with streamlit_app(args.port or free_port()) as base:
+        take(base, args.out.resolve())
+
+
+if __name__ == "__main__":
+    main()
