@@ -130,7 +130,7 @@ def settle(cache: EngineCache) -> float:
     which the app (that never calls wait) does not.
     """
     start = time.perf_counter()
-    while cache._pending:
+    while cache.busy:
         time.sleep(0.0002)
     return time.perf_counter() - start
 
@@ -200,7 +200,7 @@ def measure_steady(
     graph_cache = EngineCache(xla="never")
     warm(xla_cache, configs)
     warm(graph_cache, configs)
-    shape = (BASE.batch_size, BASE.num_steps)
+    shape = (BASE.num_batches, BASE.batch_size, BASE.num_steps)
     for cfg in configs:
         engine = xla_cache.get(cfg.cell, layer_kwargs(cfg), cfg.num_features, cfg.batch_size)
         if shape not in engine.xla_ready:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from rnnviz.config import RunConfig
 
@@ -26,22 +29,44 @@ def _orthogonal(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
 
 
 def make_weights(cfg: RunConfig) -> list[np.ndarray]:
+    """Returns the weights for cfg (see _draw_weights), shared read-only arrays."""
+    gru_bias_rows = cfg.cell == "gru" and cfg.reset_after
+    return list(_draw_weights(cfg.cell, cfg.num_features, cfg.hidden_size, gru_bias_rows, cfg.seed))
+
+
+@functools.lru_cache(maxsize=64)
+def _draw_weights(
+    cell: str, num_features: int, hidden_size: int, gru_bias_rows: bool, seed: int
+) -> tuple[np.ndarray, ...]:
     """Returns float32 weights in get_weights() order, as Keras's defaults would draw them.
 
     Kernel: Glorot uniform. Recurrent kernel: orthogonal. Bias: zeros, with the
     LSTM forget block at 1 (`unit_forget_bias=True`). Drawn by NumPy from
     cfg.seed, so they are the same on every machine and cost no TensorFlow call.
     """
+    cfg = RunConfig(
+        cell=cell,
+        num_features=num_features,
+        hidden_size=hidden_size,
+        reset_after=gru_bias_rows or cell != "gru",
+        seed=seed,
+    )
     rng = np.random.default_rng([cfg.seed, 1])
     k_shape, r_shape, b_shape = weight_shapes(cfg)
     limit = np.sqrt(6.0 / (k_shape[0] + k_shape[1]))
     kernel = rng.uniform(-limit, limit, size=k_shape)
-    recurrent = _orthogonal(rng, *r_shape)
+    # One BLAS thread: on two shared cores, OpenBLAS's spinning threads for this
+    # small QR stole up to 200 ms from TensorFlow under load.
+    with threadpool_limits(limits=1, user_api="blas"):
+        recurrent = _orthogonal(rng, *r_shape)
     bias = np.zeros(b_shape)
     if cfg.cell == "lstm":
         h = cfg.hidden_size
         bias[h : 2 * h] = 1.0
-    return [w.astype(np.float32) for w in (kernel, recurrent, bias)]
+    out = tuple(w.astype(np.float32) for w in (kernel, recurrent, bias))
+    for w in out:
+        w.flags.writeable = False  # cached and shared: nobody may change them
+    return out
 
 
 def make_initial_state(cfg: RunConfig) -> list[np.ndarray]:

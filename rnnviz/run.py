@@ -110,15 +110,14 @@ def run(
     cache = engines if engines is not None else tracer.default_cache()
     kwargs = layer_kwargs if layer_kwargs is not None else tracer.layer_kwargs(cfg)
     engine = cache.get(cfg.cell, kwargs, f, b)
-    per_batch = cache.run(engine, x, w, s0, reset_before=cfg.reset_before if cfg.stateful else ())
-
-    seq = np.stack([p[1] for p in per_batch])  # (batch_index, sample, time, units*blocks)
+    returned, seq, initial = cache.run(
+        engine, x, w, s0, reset_before=cfg.reset_before if cfg.stateful else ()
+    )
+    # Views into the one array the engine returned: no copies on the hot path.
     blocks = [seq[..., i * u : (i + 1) * u] for i in range(seq.shape[-1] // u)]
-    h = np.ascontiguousarray(blocks[0])
-    c = np.ascontiguousarray(blocks[1]) if cfg.has_cell_state else None
-    gates = {
-        name: np.ascontiguousarray(blocks[n_states + i]) for i, name in enumerate(GATES[cfg.cell])
-    }
+    h = blocks[0]
+    c = blocks[1] if cfg.has_cell_state else None
+    gates = {name: blocks[n_states + i] for i, name in enumerate(GATES[cfg.cell])}
     finals = [[h[i, :, -1]] + ([c[i, :, -1]] if c is not None else []) for i in range(k)]
     names = output_names(cfg)
     return Trace(
@@ -128,9 +127,9 @@ def run(
         h=h,
         c=c,
         gates=gates,
-        initial_states=[p[2] for p in per_batch],
+        initial_states=[[state[i] for state in initial] for i in range(k)],
         final_states=finals,
-        outputs=[list(zip(names, p[0], strict=True)) for p in per_batch],
+        outputs=[[(name, r[i]) for name, r in zip(names, returned, strict=True)] for i in range(k)],
         state_size=engine.state_size,
     )
 

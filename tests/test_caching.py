@@ -52,7 +52,7 @@ def test_xla_tier_gives_the_same_numbers_as_the_graph_tier():
     xla_cache = EngineCache(xla="background", prewarm=False)
     rnnviz.run(cfg, engines=xla_cache)
     xla_cache.wait()
-    assert [e.xla_ready for e in xla_cache._engines.values()] == [{(2, 5)}]
+    assert [e.xla_ready for e in xla_cache._engines.values()] == [{(3, 2, 5)}]
     xla = rnnviz.run(cfg, engines=xla_cache)
     check_against_oracle(xla)
     np.testing.assert_allclose(xla.h, graph.h, rtol=1e-5, atol=1e-6)
