@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import io
 import json
 
 import numpy as np
 import streamlit as st
 
 import rnnviz
-from rnnviz import figures
+from rnnviz import export, figures
 from rnnviz.config import CELLS, INITIAL_STATES, LIMITS, SIGNALS
 from rnnviz.presets import PRESETS, PRESETS_BY_KEY
-from rnnviz.urlstate import VIEWS
+from rnnviz.urlstate import CELL_LABELS, VIEW_LABELS, VIEWS
 
 BIND = "query-params"  # every control lives in the URL: a link restores the view exactly
-CELL_LABELS = {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "SimpleRNN"}
-VIEW_LABELS = {
-    "states": "States over time",
-    "gates": "Gates",
-    "returns": "What Keras returns",
-    "carry": "State across batches",
-    "step": "Step inspector",
-    "code": "Keras code",
-}
 HELP = {
     "cell": "The Keras layer: keras.layers.LSTM, GRU or SimpleRNN.",
     "batch_size": "Samples per batch: the first axis of the (batch, steps, features) input.",
@@ -41,15 +31,6 @@ HELP = {
     "reset_before": "Stateful only: call layer.reset_state() before these batches.",
 }
 DEFAULTS = rnnviz.RunConfig()
-
-
-def initial(key: str, **default: object) -> dict:
-    """Returns the widget's default argument, or none once Session State holds its value.
-
-    A preset sets values through Session State; passing a default as well would
-    make Streamlit warn on every rerun.
-    """
-    return {} if key in st.session_state else default
 
 
 def apply_preset(key: str) -> None:
@@ -89,7 +70,7 @@ def controls_ui() -> rnnviz.RunConfig | None:
         "cell": sb.selectbox(
             "cell",
             CELLS,
-            **initial("cell", index=CELLS.index(DEFAULTS.cell)),
+            index=CELLS.index(DEFAULTS.cell),
             key="cell",
             format_func=CELL_LABELS.get,
             help=HELP["cell"],
@@ -102,7 +83,7 @@ def controls_ui() -> rnnviz.RunConfig | None:
             name,
             min_value=lo,
             max_value=hi,
-            **initial(name, value=getattr(DEFAULTS, name)),
+            value=getattr(DEFAULTS, name),
             step=1,
             key=name,
             help=HELP[name] + f" Allowed: {lo}–{hi}.",
@@ -112,7 +93,7 @@ def controls_ui() -> rnnviz.RunConfig | None:
     for name in ("return_sequences", "return_state", "stateful"):
         values[name] = sb.toggle(
             name,
-            **initial(name, value=getattr(DEFAULTS, name)),
+            value=getattr(DEFAULTS, name),
             key=name,
             help=HELP[name],
             bind=BIND,
@@ -121,7 +102,7 @@ def controls_ui() -> rnnviz.RunConfig | None:
         "signal",
         SIGNALS,
         key="signal",
-        **initial("signal", index=SIGNALS.index(DEFAULTS.signal)),
+        index=SIGNALS.index(DEFAULTS.signal),
         help=HELP["signal"],
         bind=BIND,
     )
@@ -133,7 +114,7 @@ def controls_ui() -> rnnviz.RunConfig | None:
         "seed",
         min_value=lo,
         max_value=hi,
-        **initial("seed", value=0),
+        value=0,
         step=1,
         key="seed",
         help=HELP["seed"],
@@ -141,7 +122,7 @@ def controls_ui() -> rnnviz.RunConfig | None:
     )
     values["reset_after"] = sb.toggle(
         "reset_after (GRU)",
-        **initial("reset_after", value=True),
+        value=True,
         key="reset_after",
         help=HELP["reset_after"],
         bind=BIND,
@@ -150,7 +131,7 @@ def controls_ui() -> rnnviz.RunConfig | None:
     values["reset_before"] = sb.multiselect(
         "reset_before (stateful)",
         list(range(1, int(values["num_batches"]))),
-        **initial("reset_before", default=[]),
+        default=[],
         key="reset_before",
         help=HELP["reset_before"],
         bind=BIND,
@@ -366,33 +347,27 @@ def code_view(cfg: rnnviz.RunConfig) -> None:
 def downloads_ui(trace: rnnviz.Trace) -> None:
     cfg = trace.config
     st.sidebar.subheader("Export")
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, config=json.dumps(cfg.to_dict()), **trace.arrays())
+    # The .npz and HTML are megabytes: built only when clicked, not on every rerun.
     st.sidebar.download_button(
-        "Trace (.npz, all arrays)", buffer.getvalue(), file_name="rnnviz_trace.npz", key="dl_npz"
+        "Trace (.npz, all arrays)",
+        lambda: export.trace_npz(trace),
+        file_name="rnnviz_trace.npz",
+        key="dl_npz",
     )
     state = st.sidebar.selectbox("state for CSV", cfg.state_names, key="csv_state")
-    values = trace.state(state)
-    k, b, t, u = values.shape
-    index = np.stack(
-        np.meshgrid(np.arange(k), np.arange(b), np.arange(t), indexing="ij"), axis=-1
-    ).reshape(-1, 3)
-    header = "batch,sample,t," + ",".join(f"unit_{i}" for i in range(u))
-    body = np.concatenate([index, values.reshape(-1, u)], axis=1)
-    csv = io.StringIO()
-    np.savetxt(csv, body, delimiter=",", header=header, comments="", fmt=["%d"] * 3 + ["%.8g"] * u)
     st.sidebar.download_button(
         f"{state} (.csv)",
-        csv.getvalue(),
+        export.state_csv(trace, state),
         file_name=f"rnnviz_{state}.csv",
         mime="text/csv",
         key="dl_csv",
     )
-    html = figures.figure_html(
-        [figures.state_heatmaps(trace), figures.gate_heatmaps(trace), figures.carry_over(trace)]
-    )
     st.sidebar.download_button(
-        "Figures (standalone .html)", html, file_name="rnnviz.html", mime="text/html", key="dl_html"
+        "Figures (standalone .html)",
+        lambda: export.figures_html(trace),
+        file_name="rnnviz.html",
+        mime="text/html",
+        key="dl_html",
     )
 
 

@@ -7,6 +7,11 @@ import numpy as np
 from rnnviz.trace import Trace
 
 
+def _v(value: float) -> str:
+    """A number for an equation: negative ones in parentheses, so a·(−b) reads right."""
+    return f"({value:.6f})" if value < 0 else f"{value:.6f}"
+
+
 def _previous(trace: Trace, name: str, batch: int, sample: int, t: int, unit: int) -> float:
     if t > 0:
         return float(trace.state(name)[batch, sample, t - 1, unit])
@@ -29,14 +34,14 @@ def step_equations(trace: Trace, batch: int, sample: int, t: int, unit: int) -> 
         c_prev = _previous(trace, "c", batch, sample, t, unit)
         c = float(trace.c[at])
         lines += [
-            rf"i_t = \sigma(\cdot) = {g['input']:.6f},\quad f_t = {g['forget']:.6f},\quad "
-            rf"g_t = \tanh(\cdot) = {g['candidate']:.6f},\quad o_t = {g['output']:.6f}",
-            rf"c_t = f_t \cdot c_{{t-1}} + i_t \cdot g_t = {g['forget']:.6f} \cdot {c_prev:.6f}"
-            rf" + {g['input']:.6f} \cdot {g['candidate']:.6f} = "
-            rf"{g['forget'] * c_prev + g['input'] * g['candidate']:.6f}"
-            rf"\quad(\text{{Keras: }} {c:.6f})",
-            rf"h_t = o_t \cdot \tanh(c_t) = {g['output']:.6f} \cdot \tanh({c:.6f}) = "
-            rf"{g['output'] * np.tanh(c):.6f}\quad(\text{{Keras: }} {h:.6f})",
+            rf"i_t = \sigma(\cdot) = {_v(g['input'])},\quad f_t = {_v(g['forget'])},\quad "
+            rf"g_t = \tanh(\cdot) = {_v(g['candidate'])},\quad o_t = {_v(g['output'])}",
+            rf"c_t = f_t \cdot c_{{t-1}} + i_t \cdot g_t = {_v(g['forget'])} \cdot {_v(c_prev)}"
+            rf" + {_v(g['input'])} \cdot {_v(g['candidate'])} = "
+            rf"{_v(g['forget'] * c_prev + g['input'] * g['candidate'])}"
+            rf"\quad(\text{{Keras: }} {_v(c)})",
+            rf"h_t = o_t \cdot \tanh(c_t) = {_v(g['output'])} \cdot \tanh({_v(c)}) = "
+            rf"{_v(g['output'] * np.tanh(c))}\quad(\text{{Keras: }} {_v(h)})",
         ]
     elif cfg.cell == "gru":
         z = float(trace.gates["update"][at])
@@ -44,10 +49,10 @@ def step_equations(trace: Trace, batch: int, sample: int, t: int, unit: int) -> 
         cand = float(trace.gates["candidate"][at])
         h_prev = _previous(trace, "h", batch, sample, t, unit)
         lines += [
-            rf"z_t = {z:.6f},\quad r_t = {r:.6f},\quad \tilde h_t = {cand:.6f}",
-            rf"h_t = z_t \cdot h_{{t-1}} + (1 - z_t) \cdot \tilde h_t = {z:.6f} \cdot "
-            rf"{h_prev:.6f} + {1 - z:.6f} \cdot {cand:.6f} = {z * h_prev + (1 - z) * cand:.6f}"
-            rf"\quad(\text{{Keras: }} {h:.6f})",
+            rf"z_t = {_v(z)},\quad r_t = {_v(r)},\quad \tilde h_t = {_v(cand)}",
+            rf"h_t = z_t \cdot h_{{t-1}} + (1 - z_t) \cdot \tilde h_t = {_v(z)} \cdot "
+            rf"{_v(h_prev)} + {_v(1 - z)} \cdot {_v(cand)} = {_v(z * h_prev + (1 - z) * cand)}"
+            rf"\quad(\text{{Keras: }} {_v(h)})",
         ]
     else:
         kernel, recurrent, bias = trace.weights
@@ -59,7 +64,7 @@ def step_equations(trace: Trace, batch: int, sample: int, t: int, unit: int) -> 
         uh = float(h_prev_vec @ recurrent[:, unit])
         b = float(bias[unit])
         lines += [
-            rf"h_t = \tanh(W x_t + U h_{{t-1}} + b) = \tanh({wx:.6f} + {uh:.6f} + {b:.6f}) = "
-            rf"{np.tanh(wx + uh + b):.6f}\quad(\text{{Keras: }} {h:.6f})",
+            rf"h_t = \tanh(W x_t + U h_{{t-1}} + b) = \tanh({_v(wx)} + {_v(uh)} + {_v(b)}) = "
+            rf"{_v(np.tanh(wx + uh + b))}\quad(\text{{Keras: }} {_v(h)})",
         ]
     return lines

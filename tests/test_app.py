@@ -9,6 +9,7 @@ that interacts with a page builds its own.
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 from pathlib import Path
@@ -20,7 +21,7 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 import rnnviz
-from rnnviz import figures
+from rnnviz import export
 from rnnviz.presets import PRESETS_BY_KEY
 
 # AppTest resolves a relative path against this file, so give it the app's own path.
@@ -558,7 +559,10 @@ def test_sidebar_offers_the_trace_csv_and_html_exports(shown):
     assert set(buttons) == {"dl_npz", "dl_csv", "dl_html"}
     assert buttons["dl_npz"].label == "Trace (.npz, all arrays)"
     assert buttons["dl_html"].label == "Figures (standalone .html)"
-    assert all(b.proto.url.startswith("/mock/media/") for b in buttons.values())
+    assert buttons["dl_csv"].proto.url.startswith("/mock/media/")
+    # The megabyte exports are deferred: built by the server only when clicked.
+    assert buttons["dl_npz"].proto.deferred_file_id and not buttons["dl_npz"].proto.url
+    assert buttons["dl_html"].proto.deferred_file_id and not buttons["dl_html"].proto.url
 
 
 def test_csv_download_holds_the_chosen_state_for_every_batch_sample_and_step(shown):
@@ -585,9 +589,7 @@ def test_html_export_inlines_plotly_once_and_holds_every_figure():
     # The npz and html downloads are rebuilt with fresh timestamps and div ids on
     # every run, so their bytes are checked through the functions that make them.
     trace = rnnviz.run(DEFAULTS)
-    html = figures.figure_html(
-        [figures.state_heatmaps(trace), figures.gate_heatmaps(trace), figures.carry_over(trace)]
-    )
+    html = export.figures_html(trace)
     assert html.startswith("<!doctype html>")
     assert html.count('class="plotly-graph-div"') == 3
     assert html.count("plotly.js v") == 1
@@ -596,7 +598,9 @@ def test_html_export_inlines_plotly_once_and_holds_every_figure():
 
 def test_npz_export_holds_every_state_gate_weight_and_returned_tensor():
     trace = rnnviz.run(DEFAULTS)
-    arrays = trace.arrays()
+    with np.load(io.BytesIO(export.trace_npz(trace))) as saved:
+        arrays = {name: saved[name] for name in saved.files if name != "config"}
+        assert json.loads(str(saved["config"])) == DEFAULTS.to_dict()
     assert set(arrays) == {
         "inputs",
         "h",

@@ -355,18 +355,11 @@ def test_preset_opens_its_view_with_its_shapes(page, preset, view, expected):
     assert_no_exception(page)
 
 
-# Known bugs, kept as strict xfails: each turns into a failure (XPASS) once fixed,
-# so that the marker is removed and the test guards the fix.
+# Share links: a link built by urlstate.to_query, or copied from the address bar
+# after a preset or after changing controls, reopens exactly the same layer.
 
 
 @pytest.mark.browser
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="rnnviz.urlstate.to_query writes cell=gru, view=gates (raw values), but "
-    "bind='query-params' expects the displayed labels (cell=GRU, view=Gates) and "
-    "silently drops the others",
-)
 def test_link_built_by_urlstate_to_query_restores_view(page):
     from rnnviz.config import RunConfig
     from rnnviz.urlstate import to_query
@@ -378,14 +371,6 @@ def test_link_built_by_urlstate_to_query_restores_view(page):
 
 
 @pytest.mark.browser
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="app.initial() omits value= once the key is in Session State, so from the "
-    "second run on a widget's default is min_value/False/index 0: hidden_size=1 (or "
-    "return_sequences=False) then counts as a default and is dropped from the URL, "
-    "and the link reopens LSTM(8)",
-)
 def test_link_copied_after_two_changes_reopens_the_same_layer(page):
     open_app(page)
     set_number(page, "hidden_size", 5)
@@ -399,13 +384,6 @@ def test_link_copied_after_two_changes_reopens_the_same_layer(page):
 
 
 @pytest.mark.browser
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="same cause as above: preset 3 sets return_state=False, which equals the "
-    "toggle's post-first-run default (False), so the URL omits it and the link "
-    "reopens the layer with return_state=True",
-)
 def test_link_copied_after_a_preset_reopens_the_same_layer(page):
     open_app(page)
     sidebar(page).get_by_role("button", name=PRESET_LABELS["return_sequences"]).click()
