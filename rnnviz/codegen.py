@@ -2,15 +2,37 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from rnnviz.config import RunConfig
+from rnnviz.params import make_initial_state, make_weights, weight_shapes
+from rnnviz.signals import make_inputs
 
 _CLASS = {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "SimpleRNN"}
+
+
+#: Largest number of values (inputs, weights, initial state) inlined in a script.
+MAX_INLINE_VALUES = 5000
+
+
+def _exact_values(cfg: RunConfig) -> bool:
+    weights = sum(int(np.prod(shape)) for shape in weight_shapes(cfg))
+    inputs = cfg.num_batches * cfg.batch_size * cfg.num_steps * cfg.num_features
+    return weights + inputs <= MAX_INLINE_VALUES
+
+
+def _literal(array: np.ndarray) -> str:
+    """Returns Python source for a float32 array: 9 significant digits round-trip exactly."""
+    values = ", ".join(f"{v:.9g}" for v in np.asarray(array, np.float32).ravel())
+    return f"np.array([{values}], dtype='float32').reshape({tuple(array.shape)})"
 
 
 def keras_code(cfg: RunConfig) -> str:
     """Returns a runnable Keras 3 script for cfg: layer, batches, states, printed shapes.
 
-    The script builds the layer with the user's flags (a stateful one behind
+    For a configuration small enough (MAX_INLINE_VALUES), the page's exact
+    inputs, weights and initial state are inlined, so the script prints the
+    numbers the page shows. The script builds the layer with the user's flags (a stateful one behind
     `keras.Input(batch_shape=...)`), sets the initial state the Keras 3 way
     (`states[i].assign` on a stateful layer, `initial_state=` inputs
     otherwise), feeds the batches in order with `reset_state()` where
@@ -41,18 +63,38 @@ def keras_code(cfg: RunConfig) -> str:
         f"batch_size, num_steps, num_features = {cfg.batch_size}, {cfg.num_steps}, "
         f"{cfg.num_features}",
         f"hidden_size, num_batches = {cfg.hidden_size}, {cfg.num_batches}",
-        f"keras.utils.set_random_seed({cfg.seed})  # the layer's initial weights",
-        "",
-        "# Consecutive batches: row i of batch k+1 continues row i of batch k.",
-        "t = np.arange(num_batches * num_steps, dtype='float32')",
-        "rows = np.arange(batch_size, dtype='float32')[:, None, None]",
-        "series = np.sin(2 * np.pi * t[None, :, None] / max(num_steps / 2, 4) + rows)",
-        "series = np.broadcast_to(series, (batch_size, t.size, num_features))",
-        "x = series.reshape(batch_size, num_batches, num_steps, num_features)"
-        ".transpose(1, 0, 2, 3).astype('float32')",
+    ]
+    exact = _exact_values(cfg)
+    if not exact:
+        lines.append(f"keras.utils.set_random_seed({cfg.seed})  # the layer's initial weights")
+    lines.append("")
+    if exact:
+        lines += [
+            "# The page's exact inputs, weights and initial state, so this script prints",
+            "# the numbers rnnviz shows.",
+            f"x = {_literal(make_inputs(cfg))}",
+        ]
+    else:
+        lines += [
+            "# Too large to inline the page's arrays: a sine series of the same shape.",
+            "# Consecutive batches: row i of batch k+1 continues row i of batch k.",
+            "t = np.arange(num_batches * num_steps, dtype='float32')",
+            "rows = np.arange(batch_size, dtype='float32')[:, None, None]",
+            "series = np.sin(2 * np.pi * t[None, :, None] / max(num_steps / 2, 4) + rows)",
+            "series = np.broadcast_to(series, (batch_size, t.size, num_features))",
+            "x = series.reshape(batch_size, num_batches, num_steps, num_features)"
+            ".transpose(1, 0, 2, 3).astype('float32')",
+        ]
+    lines += [
         "",
     ]
-    if random_state:
+    if random_state and exact:
+        lines += [
+            f"{name} = {_literal(value)}"
+            for name, value in zip(states, make_initial_state(cfg), strict=True)
+        ]
+        lines.append("")
+    elif random_state:
         lines += [
             "rng = np.random.default_rng(0)",
             *[
@@ -92,6 +134,13 @@ def keras_code(cfg: RunConfig) -> str:
         else:
             lines.append("model = keras.Model(inputs, layer(inputs))")
             feed = "model(x[k])"
+    if exact:
+        lines += [
+            "# The page's weights, in get_weights() order: kernel, recurrent_kernel, bias.",
+            "layer.set_weights([",
+            *[f"    {_literal(w)}," for w in make_weights(cfg)],
+            "])",
+        ]
     lines += [
         "",
         f"names = {names!r}",
@@ -107,6 +156,9 @@ def keras_code(cfg: RunConfig) -> str:
         "    returned = returned if isinstance(returned, (list, tuple)) else [returned]",
         "    for name, tensor in zip(names, returned):",
         "        print(f'batch {k} {name} shape {tuple(tensor.shape)}')",
+        "    out = keras.ops.convert_to_numpy(returned[0])",
+        "    last = out[:, -1] if out.ndim == 3 else out  # h at the last step",
+        "    print(f'batch {k} last h', np.round(last, 6).tolist())",
     ]
     if cfg.stateful:
         lines += [
