@@ -347,7 +347,7 @@ def code_view(cfg: rnnviz.RunConfig) -> None:
 def downloads_ui(trace: rnnviz.Trace) -> None:
     cfg = trace.config
     st.sidebar.subheader("Export")
-    # The .npz and HTML are megabytes: built only when clicked, not on every rerun.
+    # Exports are built only when clicked: on every rerun they cost more than the charts.
     st.sidebar.download_button(
         "Trace (.npz, all arrays)",
         lambda: export.trace_npz(trace),
@@ -357,7 +357,7 @@ def downloads_ui(trace: rnnviz.Trace) -> None:
     state = st.sidebar.selectbox("state for CSV", cfg.state_names, key="csv_state")
     st.sidebar.download_button(
         f"{state} (.csv)",
-        export.state_csv(trace, state),
+        lambda: export.state_csv(trace, state),
         file_name=f"rnnviz_{state}.csv",
         mime="text/csv",
         key="dl_csv",

@@ -43,19 +43,24 @@ def _hover_labels(k: int, t: int, stride: int) -> np.ndarray:
     return np.array([f"batch {s // t}, t={s % t}" for s in steps])
 
 
-def _batch_and_step(k: int, t: int, stride: int, units: int) -> np.ndarray:
-    """(unit, column, 2) int16 of (batch, t) per heatmap cell, for the hover text.
+def _column_labels(k: int, t: int, stride: int) -> np.ndarray:
+    """One label per heatmap column, "b1 t3" for batch 1, step 3: the x of a categorical axis.
 
-    Numbers, not strings: Plotly sends numeric arrays as compact binary, while
-    one label string per cell was three quarters of a chart's bytes.
+    A label per column, not per cell: per-cell hover labels (strings, or numbers
+    Plotly cannot send as binary in 3-D) were three quarters of a chart's bytes.
     """
     steps = np.arange(0, k * t, stride)
-    pair = np.stack([steps // t, steps % t], axis=-1)
-    return np.ascontiguousarray(np.broadcast_to(pair.astype(np.int16), (units, len(steps), 2)))
+    return np.array([f"b{s // t} t{s % t}" for s in steps])
 
 
-def _add_boundaries(fig: go.Figure, num_batches: int, num_steps: int, rows: int = 1) -> None:
-    """Marks every batch boundary with a dashed line, in every subplot row, in one update."""
+def _add_boundaries(
+    fig: go.Figure, num_batches: int, num_steps: int, rows: int = 1, stride: int = 1
+) -> None:
+    """Marks every batch boundary with a dashed line, in every subplot row, in one update.
+
+    Positions are in columns: a heatmap shown every `stride` steps has its boundary
+    k * num_steps / stride columns in.
+    """
     shapes = []
     for row in range(1, rows + 1):
         axis = "" if row == 1 else str(row)
@@ -63,8 +68,8 @@ def _add_boundaries(fig: go.Figure, num_batches: int, num_steps: int, rows: int 
             shapes.append(
                 dict(
                     type="line",
-                    x0=k * num_steps - 0.5,
-                    x1=k * num_steps - 0.5,
+                    x0=k * num_steps / stride - 0.5,
+                    x1=k * num_steps / stride - 0.5,
                     y0=0,
                     y1=1,
                     xref=f"x{axis}",
@@ -81,8 +86,7 @@ def _heatmap(values: np.ndarray, sample: int, name: str, sigmoid: bool, stride: 
     k, _, t, u = values.shape
     # float32 as computed: half the bytes sent to the browser of a float64 copy.
     z = np.ascontiguousarray(_unrolled(values, sample)[:, ::stride], dtype=np.float32)
-    x = np.arange(0, k * t, stride)
-    where = _batch_and_step(k, t, stride, u)
+    x = _column_labels(k, t, stride)
     scale = (
         dict(colorscale=GATE_SCALE, zmin=0.0, zmax=1.0)
         if sigmoid
@@ -92,12 +96,11 @@ def _heatmap(values: np.ndarray, sample: int, name: str, sigmoid: bool, stride: 
         z=z,
         x=x,
         y=np.arange(u),
-        customdata=where,
         name=name,
         **scale,
         colorbar=dict(title=dict(text="value"), len=0.45),
         hovertemplate=(
-            f"{name}<br>sample {sample}<br>batch %{{customdata[0]}}, t=%{{customdata[1]}}"
+            f"{name}<br>sample {sample}<br>%{{x}} (batch, step)"
             "<br>unit %{y}"
             "<br>value %{z:.6f}<extra></extra>"
         ),
@@ -120,7 +123,7 @@ def state_heatmaps(trace: Trace, sample: int = 0) -> go.Figure:
         fig.add_trace(_heatmap(trace.state(name), sample, name, False, stride), row=row, col=1)
         fig.data[-1].colorbar.update(y=1 - (row - 0.5) / len(names))
         fig.update_yaxes(title_text="unit", row=row, col=1)
-    _add_boundaries(fig, cfg.num_batches, cfg.num_steps, rows=len(names))
+    _add_boundaries(fig, cfg.num_batches, cfg.num_steps, rows=len(names), stride=stride)
     fig.update_xaxes(title_text="time step (batches end to end)", row=len(names), col=1)
     fig.update_layout(
         title=f"States of sample {sample}"
@@ -187,7 +190,7 @@ def gate_heatmaps(trace: Trace, sample: int = 0) -> go.Figure:
         )
         fig.data[-1].colorbar.update(y=1 - (row - 0.5) / len(names), len=0.9 / len(names))
         fig.update_yaxes(title_text="unit", row=row, col=1)
-    _add_boundaries(fig, cfg.num_batches, cfg.num_steps, rows=len(names))
+    _add_boundaries(fig, cfg.num_batches, cfg.num_steps, rows=len(names), stride=stride)
     fig.update_xaxes(title_text="time step (batches end to end)", row=len(names), col=1)
     fig.update_layout(title=f"Gates of sample {sample}", height=200 * len(names) + 80)
     return fig
