@@ -107,31 +107,44 @@ def _heatmap(values: np.ndarray, sample: int, name: str, sigmoid: bool, stride: 
     )
 
 
-def state_heatmaps(trace: Trace, sample: int = 0) -> go.Figure:
-    """Returns heatmaps of h_t (and c_t for LSTM), units x time, batches end to end."""
+def _stacked_heatmaps(
+    trace: Trace,
+    panels: list[tuple[str, np.ndarray, str, bool]],
+    sample: int,
+    what: str,
+    row_height: int,
+    spacing: float,
+) -> go.Figure:
+    """Heatmaps (name, values, title, sigmoid) stacked on one shared time axis."""
     cfg = trace.config
-    names = list(cfg.state_names)
+    rows = len(panels)
     stride = _stride(cfg.num_batches * cfg.num_steps)
     fig = make_subplots(
-        rows=len(names),
+        rows=rows,
         cols=1,
         shared_xaxes=True,
-        vertical_spacing=0.12,
-        subplot_titles=[STATE_TITLES[n] for n in names],
+        vertical_spacing=spacing,
+        subplot_titles=[title for _, _, title, _ in panels],
     )
-    for row, name in enumerate(names, start=1):
-        fig.add_trace(_heatmap(trace.state(name), sample, name, False, stride), row=row, col=1)
-        fig.data[-1].colorbar.update(y=1 - (row - 0.5) / len(names))
+    for row, (name, values, _, sigmoid) in enumerate(panels, start=1):
+        fig.add_trace(_heatmap(values, sample, name, sigmoid, stride), row=row, col=1)
+        fig.data[-1].colorbar.update(y=1 - (row - 0.5) / rows, len=0.9 / rows)
         fig.update_yaxes(title_text="unit", row=row, col=1)
-    _add_boundaries(fig, cfg.num_batches, cfg.num_steps, rows=len(names), stride=stride)
-    fig.update_xaxes(title_text="time step (batches end to end)", row=len(names), col=1)
+    _add_boundaries(fig, cfg.num_batches, cfg.num_steps, rows=rows, stride=stride)
+    fig.update_xaxes(title_text="time step (batches end to end)", row=rows, col=1)
     fig.update_layout(
-        title=f"States of sample {sample}"
+        title=f"{what} of sample {sample}"
         + (f" (every {stride}th step shown)" if stride > 1 else ""),
-        height=260 * len(names) + 80,
+        height=row_height * rows + 80,
         margin=dict(t=70),
     )
     return fig
+
+
+def state_heatmaps(trace: Trace, sample: int = 0) -> go.Figure:
+    """Returns heatmaps of h_t (and c_t for LSTM), units x time, batches end to end."""
+    panels = [(n, trace.state(n), STATE_TITLES[n], False) for n in trace.config.state_names]
+    return _stacked_heatmaps(trace, panels, sample, "States", row_height=260, spacing=0.12)
 
 
 def unit_lines(trace: Trace, sample: int = 0, units: list[int] | None = None) -> go.Figure:
@@ -172,28 +185,10 @@ def unit_lines(trace: Trace, sample: int = 0, units: list[int] | None = None) ->
 
 def gate_heatmaps(trace: Trace, sample: int = 0) -> go.Figure:
     """Returns one heatmap per gate (0..1 scale for σ gates, centred on 0 for tanh)."""
-    cfg = trace.config
-    names = list(trace.gates)
-    if not names:
+    if not trace.gates:
         return go.Figure(layout=dict(title="SimpleRNN has no gates"))
-    stride = _stride(cfg.num_batches * cfg.num_steps)
-    fig = make_subplots(
-        rows=len(names),
-        cols=1,
-        shared_xaxes=True,
-        vertical_spacing=0.07,
-        subplot_titles=[GATE_TITLES[n] for n in names],
-    )
-    for row, name in enumerate(names, start=1):
-        fig.add_trace(
-            _heatmap(trace.gates[name], sample, name, name in SIGMOID_GATES, stride), row=row, col=1
-        )
-        fig.data[-1].colorbar.update(y=1 - (row - 0.5) / len(names), len=0.9 / len(names))
-        fig.update_yaxes(title_text="unit", row=row, col=1)
-    _add_boundaries(fig, cfg.num_batches, cfg.num_steps, rows=len(names), stride=stride)
-    fig.update_xaxes(title_text="time step (batches end to end)", row=len(names), col=1)
-    fig.update_layout(title=f"Gates of sample {sample}", height=200 * len(names) + 80)
-    return fig
+    panels = [(n, g, GATE_TITLES[n], n in SIGMOID_GATES) for n, g in trace.gates.items()]
+    return _stacked_heatmaps(trace, panels, sample, "Gates", row_height=200, spacing=0.07)
 
 
 def carry_over(trace: Trace, sample: int = 0, state: str = "h") -> go.Figure:

@@ -32,28 +32,18 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from browserkit import CHROMIUM_ARGS, free_port, is_healthy
+
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 GOAL = 1.5
 DEFAULT = {"batch_size": 2, "num_steps": 5, "num_features": 1, "hidden_size": 8, "num_batches": 3}
 MEDIUM = {"batch_size": 8, "num_steps": 100, "num_features": 4, "hidden_size": 64, "num_batches": 3}
@@ -115,12 +105,6 @@ IDLE_JS = (
 # --------------------------------------------------------------------------- servers
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def server_env() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -140,11 +124,7 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
-                return r.read().strip() == b"ok"
-        except (urllib.error.URLError, OSError):
-            return False
+        return is_healthy(self.url)
 
     def wait_healthy(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout

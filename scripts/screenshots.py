@@ -17,35 +17,20 @@ import argparse
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from browserkit import CHROMIUM_ARGS, free_port, is_healthy
 from playwright.sync_api import Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 VIEWPORT = {"width": 1400, "height": 900}
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 #: The first run imports TensorFlow and builds a Keras layer: allow for a slow machine.
 TIMEOUT_MS = 180_000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextlib.contextmanager
@@ -86,12 +71,8 @@ def _wait_healthy(proc: subprocess.Popen, log, base: str) -> str:
     while True:
         if proc.poll() is not None:
             raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{_tail(log)}")
-        with (
-            contextlib.suppress(OSError),
-            urllib.request.urlopen(base + "/_stcore/health", timeout=2) as r,
-        ):
-            if r.read().strip() == b"ok":
-                return base
+        if is_healthy(base):
+            return base
         if time.monotonic() > deadline:
             raise RuntimeError(f"no /_stcore/health after 120 s:\n{_tail(log)}")
         time.sleep(0.3)
