@@ -205,6 +205,7 @@ def gates_view(trace: rnnviz.Trace) -> None:
     st.plotly_chart(figures.gate_heatmaps(trace, sample), key="fig_gates")
 
 
+@st.fragment
 def returns_view(trace: rnnviz.Trace) -> None:
     cfg = trace.config
     batch = pick("batch", cfg.num_batches, "batch")
@@ -272,6 +273,7 @@ def return_facts(trace: rnnviz.Trace, batch: int) -> list[tuple[str, bool]]:
     return facts
 
 
+@st.fragment
 def carry_view(trace: rnnviz.Trace) -> None:
     cfg = trace.config
     left, right = st.columns(2)
@@ -302,6 +304,7 @@ def carry_view(trace: rnnviz.Trace) -> None:
     st.plotly_chart(figures.stateful_vs_stateless(on, off, sample, unit), key="fig_vs")
 
 
+@st.fragment
 def step_view(trace: rnnviz.Trace) -> None:
     cfg = trace.config
     cols = st.columns(4)
