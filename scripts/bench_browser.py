@@ -41,7 +41,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from browserkit import CHROMIUM_ARGS, free_port, is_healthy
+from browserkit import CHROMIUM_ARGS, free_port, is_healthy, streamlit_command
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL = 1.5
@@ -168,21 +168,7 @@ class Server:
 def start_server(script: Path, logdir: Path) -> Server:
     port = free_port()
     log = logdir / f"{script.stem}-{port}.log"
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(script),
-        "--server.port",
-        str(port),
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-    ]
+    cmd = streamlit_command(str(script), port)
     started = time.perf_counter()
     with open(log, "wb") as out:
         proc = subprocess.Popen(

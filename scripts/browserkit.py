@@ -6,6 +6,7 @@ Used by tests/test_browser.py, scripts/screenshots.py and scripts/bench_browser.
 from __future__ import annotations
 
 import socket
+import sys
 import urllib.error
 import urllib.request
 
@@ -36,3 +37,19 @@ def is_healthy(base_url: str) -> bool:
             return response.status == 200 and response.read().strip() == b"ok"
     except (urllib.error.URLError, OSError):
         return False
+
+
+def streamlit_command(script: str, port: int) -> list[str]:
+    """Returns the command serving script headless on 127.0.0.1:port, as the checks need it.
+
+    No file watcher: others may edit the sources meanwhile, and a "source changed"
+    rerun in the middle of a measurement or test would be noise.
+    """
+    return [
+        sys.executable, "-m", "streamlit", "run", script,
+        "--server.port", str(port),
+        "--server.address", "127.0.0.1",
+        "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+        "--server.fileWatcherType", "none",
+    ]  # fmt: skip

@@ -18,13 +18,12 @@ import contextlib
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from browserkit import CHROMIUM_ARGS, free_port, is_healthy
+from browserkit import CHROMIUM_ARGS, free_port, is_healthy, streamlit_command
 from playwright.sync_api import Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,22 +35,7 @@ TIMEOUT_MS = 180_000
 @contextlib.contextmanager
 def streamlit_app(port: int) -> Iterator[str]:
     """Runs `streamlit run app.py` headless on port; yields its base URL once healthy."""
-    streamlit = Path(sys.executable).with_name("streamlit")
-    command = [
-        str(streamlit) if streamlit.exists() else "streamlit",
-        "run",
-        "app.py",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-    ]
+    command = streamlit_command("app.py", port)
     with tempfile.TemporaryFile("w+") as log:
         proc = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         try:

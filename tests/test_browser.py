@@ -18,7 +18,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +26,7 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from scripts.browserkit import CHROMIUM_ARGS, free_port, is_healthy
+from scripts.browserkit import CHROMIUM_ARGS, free_port, is_healthy, streamlit_command
 
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 120
@@ -78,22 +77,7 @@ def app_url(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     """Serves app.py on a free port for the module; kills its process group afterwards."""
     port = free_port()
     log_path = tmp_path_factory.mktemp("streamlit") / "app.log"
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.port",
-        str(port),
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-        # Others may edit the sources meanwhile: no "source changed" reruns mid-test.
-        "--server.fileWatcherType",
-        "none",
-    ]
+    cmd = streamlit_command("app.py", port)
     url = f"http://127.0.0.1:{port}"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
