@@ -42,14 +42,6 @@ def apply_preset(key: str) -> None:
     st.session_state["preset_note"] = preset.question
 
 
-def prune_resets() -> None:
-    """Drops reset indices that no longer exist after num_batches shrank."""
-    n = st.session_state.get("num_batches", DEFAULTS.num_batches)
-    st.session_state["reset_before"] = [
-        k for k in st.session_state.get("reset_before", []) if k < n
-    ]
-
-
 def controls_ui() -> rnnviz.RunConfig | None:
     """Returns the configuration the sidebar controls describe, or None after showing why not."""
     sb = st.sidebar
@@ -88,7 +80,6 @@ def controls_ui() -> rnnviz.RunConfig | None:
             key=name,
             help=HELP[name] + f" Allowed: {lo}–{hi}.",
             bind=BIND,
-            on_change=prune_resets if name == "num_batches" else None,
         )
     for name in ("return_sequences", "return_state", "stateful"):
         values[name] = sb.toggle(

@@ -141,8 +141,6 @@ GATES: dict[str, tuple[str, ...]] = {
 #: Gates squashed by the recurrent activation (sigmoid, 0..1); the others are tanh (-1..1).
 SIGMOID_GATES = frozenset({"input", "forget", "output", "update", "reset"})
 
-FIELD_NAMES = tuple(f.name for f in dataclasses.fields(RunConfig))
-
 
 def _check_int(cfg: RunConfig, name: str) -> None:
     value = getattr(cfg, name)

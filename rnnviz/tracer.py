@@ -266,7 +266,7 @@ class Engine:
     ) -> tuple[list[np.ndarray], np.ndarray, list[np.ndarray]]:
         """Feeds the batches in order; returns (returned tensors, trace, initial states).
 
-        Each is stacked over batches: the k-th returned tensor of batch k is
+        Each is stacked over batches: the i-th returned tensor of batch k is
         `returned[i][k]`; the trace is (num_batches, batch_size, num_steps,
         units * (states + gates)); the initial states are (num_batches, batch_size, units). A
         stateful layer starts from `initial_state`, carries its state from
