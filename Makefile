@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test lint bench bench-browser screenshots chromium clean
+.PHONY: run test lint bench bench-browser screenshots chromium clean models
 
 $(VENV)/.runtime: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ bench: $(VENV)/.dev
 
 bench-browser: $(VENV)/.dev chromium
 	$(PY) scripts/bench_browser.py
+
+# Trains every built-in task with every cell (~1 min) and writes assets/models/.
+models: $(VENV)/.runtime
+	$(PY) scripts/make_models.py
 
 screenshots: $(VENV)/.dev chromium
 	$(PY) scripts/screenshots.py

@@ -165,7 +165,51 @@ def trace_layer(
         )
     if not layer.built:
         raise ConfigError("layer", layer.name, "must be built (call it once, or build it)")
-    config = layer.get_config()
+    return trace_weights(
+        kind, layer.get_config(), layer.get_weights(), x, initial_state, stateful, engines=engines
+    )
+
+
+#: Keras layer arguments that do not change what a trace computes.
+_IGNORED_KWARGS = (
+    "name",
+    "trainable",
+    "seed",
+    "dtype",
+    "kernel_initializer",
+    "recurrent_initializer",
+    "bias_initializer",
+    "kernel_regularizer",
+    "recurrent_regularizer",
+    "bias_regularizer",
+    "activity_regularizer",
+    "kernel_constraint",
+    "recurrent_constraint",
+    "bias_constraint",
+)
+
+
+def trace_weights(
+    kind: str,
+    config: dict[str, Any],
+    weights: Any,
+    x: Any,
+    initial_state: Any = None,
+    stateful: bool = False,
+    *,
+    engines: Any = None,
+) -> Trace:
+    """Returns the Trace of a Keras layer given by its config and weights on inputs x.
+
+    The same as `trace_layer`, for weights that are not in a layer (a training run's
+    snapshot of one epoch, a checkpoint).
+
+    Args:
+        kind: "lstm", "gru" or "simple_rnn".
+        config: the layer's `get_config()`.
+        weights: [kernel, recurrent_kernel, bias] as `get_weights()` returns them.
+        x, initial_state, stateful: as for `trace_layer`.
+    """
     if config.get("go_backwards"):
         raise ConfigError(
             "layer.go_backwards", True, "must be False: rnnviz traces forward in time"
@@ -193,14 +237,13 @@ def trace_layer(
         stateful=bool(stateful),
         reset_after=bool(config.get("reset_after", True)),
     )
-    kwargs = {key: value for key, value in config.items() if key not in ("name", "trainable")}
+    kwargs = {key: value for key, value in config.items() if key not in _IGNORED_KWARGS}
     kwargs["stateful"] = bool(stateful)
-    kwargs.pop("seed", None)
     state = initial_state if initial_state is not None else make_initial_state(cfg)
     return run(
         cfg,
         inputs=array,
-        weights=layer.get_weights(),
+        weights=weights,
         initial_state=state,
         engines=engines,
         layer_kwargs=kwargs,
