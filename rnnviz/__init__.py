@@ -23,6 +23,7 @@ from rnnviz.config import (
 )
 from rnnviz.run import output_names, run, trace_layer
 from rnnviz.trace import Trace
+from rnnviz.training import TrainingRun, train
 
 __all__ = [
     "CELLS",
@@ -33,8 +34,10 @@ __all__ = [
     "ConfigError",
     "RunConfig",
     "Trace",
+    "TrainingRun",
     "keras_code",
     "output_names",
     "run",
     "trace_layer",
+    "train",
 ]

@@ -90,7 +90,7 @@ class Task:
 
     @property
     def metric_name(self) -> str:
-        """ "accuracy" for classification tasks, "mae" for regression."""
+        """Returns "accuracy" for classification tasks, "mae" for regression."""
         return "accuracy" if self.kind == "classification" else "mae"
 
     def make(self, num_samples: int, seed: int = 0) -> TaskData:

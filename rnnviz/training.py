@@ -74,6 +74,28 @@ def check_arguments(
     return task, cell, hidden, n_epochs, seed, stateful
 
 
+CELL_TITLES = {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "SimpleRNN"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What identifies a training: the same settings train the same network."""
+
+    task: str
+    cell: str
+    hidden_size: int
+    epochs: int
+    seed: int
+
+    @property
+    def label(self) -> str:
+        """A short description: "LSTM(16) on 'remember', 20 epochs, seed 0"."""
+        return (
+            f"{CELL_TITLES[self.cell]}({self.hidden_size}) on '{self.task}', "
+            f"{self.epochs} epochs, seed {self.seed}"
+        )
+
+
 @dataclass(eq=False)
 class TrainingRun:
     """A training of one cell on one task: its history and the weights after every epoch.
@@ -115,8 +137,13 @@ class TrainingRun:
     _val: TaskData | None = field(default=None, repr=False)
 
     @property
+    def settings(self) -> Settings:
+        """The settings this run was trained with (`epochs` as planned)."""
+        return Settings(self.task.name, self.cell, self.hidden_size, self.epochs, self.seed)
+
+    @property
     def metric_name(self) -> str:
-        """ "accuracy" or "mae": what history["metric"] holds."""
+        """Returns "accuracy" or "mae": what history["metric"] holds."""
         return self.task.metric_name
 
     @property

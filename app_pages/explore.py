@@ -1,0 +1,404 @@
+"""The Explore page: a random Keras layer on a synthetic signal, controls in the sidebar, one view
+at a time, every number from Keras."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import streamlit as st
+
+import rnnviz
+from rnnviz import export, figures
+from rnnviz.config import CELLS, INITIAL_STATES, LIMITS, SIGNALS
+from rnnviz.presets import PRESETS, PRESETS_BY_KEY
+from rnnviz.urlstate import CELL_LABELS, VIEW_LABELS, VIEWS
+
+BIND = "query-params"  # every control lives in the URL: a link restores the view exactly
+HELP = {
+    "cell": "The Keras layer: keras.layers.LSTM, GRU or SimpleRNN.",
+    "batch_size": "Samples per batch: the first axis of the (batch, steps, features) input.",
+    "num_steps": "Timesteps per batch: the second input axis.",
+    "num_features": "Input features per timestep: the third input axis.",
+    "hidden_size": "The layer's `units`: h_t (and c_t) have this many values per sample.",
+    "num_batches": "How many consecutive batches are fed to the same layer, in order.",
+    "return_sequences": "Return h_t for every step (batch, steps, units), not only the last.",
+    "return_state": "Also return the final states: [output, state_h, state_c] for LSTM.",
+    "stateful": "Row i of batch k+1 starts from row i's final state of batch k.",
+    "signal": "The input series; each sample row differs and continues across batches.",
+    "initial_state": "The state batch 0 starts from (every batch, when not stateful).",
+    "seed": "Drives the weights, random inputs and a random initial state.",
+    "reset_after": "GRU only: apply the reset gate after the recurrent matmul (Keras default).",
+    "reset_before": "Stateful only: call layer.reset_state() before these batches.",
+}
+DEFAULTS = rnnviz.RunConfig()
+
+
+def apply_preset(key: str) -> None:
+    """Sets every control to the preset's configuration and opens its view."""
+    preset = PRESETS_BY_KEY[key]
+    for name, value in preset.config.to_dict().items():
+        st.session_state[name] = value
+    st.session_state["view"] = preset.view
+    st.session_state["preset_note"] = preset.question
+
+
+def controls_ui() -> rnnviz.RunConfig | None:
+    """Returns the configuration the sidebar controls describe, or None after showing why not."""
+    sb = st.sidebar
+    sb.subheader("Classic questions, one click")
+    for preset in PRESETS:
+        sb.button(
+            preset.label,
+            key=f"preset_{preset.key}",
+            on_click=apply_preset,
+            args=(preset.key,),
+            help=preset.question,
+            width="stretch",
+        )
+    sb.subheader("Layer and data")
+    values = {
+        "cell": sb.selectbox(
+            "cell",
+            CELLS,
+            index=CELLS.index(DEFAULTS.cell),
+            key="cell",
+            format_func=CELL_LABELS.get,
+            help=HELP["cell"],
+            bind=BIND,
+        ),
+    }
+    for name in ("batch_size", "num_steps", "num_features", "hidden_size", "num_batches"):
+        lo, hi = LIMITS[name]
+        values[name] = sb.number_input(
+            name,
+            min_value=lo,
+            max_value=hi,
+            value=getattr(DEFAULTS, name),
+            step=1,
+            key=name,
+            help=HELP[name] + f" Allowed: {lo}–{hi}.",
+            bind=BIND,
+        )
+    for name in ("return_sequences", "return_state", "stateful"):
+        values[name] = sb.toggle(
+            name,
+            value=getattr(DEFAULTS, name),
+            key=name,
+            help=HELP[name],
+            bind=BIND,
+        )
+    values["signal"] = sb.selectbox(
+        "signal",
+        SIGNALS,
+        key="signal",
+        index=SIGNALS.index(DEFAULTS.signal),
+        help=HELP["signal"],
+        bind=BIND,
+    )
+    values["initial_state"] = sb.selectbox(
+        "initial_state", INITIAL_STATES, key="initial_state", help=HELP["initial_state"], bind=BIND
+    )
+    lo, hi = LIMITS["seed"]
+    values["seed"] = sb.number_input(
+        "seed",
+        min_value=lo,
+        max_value=hi,
+        value=0,
+        step=1,
+        key="seed",
+        help=HELP["seed"],
+        bind=BIND,
+    )
+    values["reset_after"] = sb.toggle(
+        "reset_after (GRU)",
+        value=True,
+        key="reset_after",
+        help=HELP["reset_after"],
+        bind=BIND,
+        disabled=values["cell"] != "gru",
+    )
+    values["reset_before"] = sb.multiselect(
+        "reset_before (stateful)",
+        list(range(1, int(values["num_batches"]))),
+        default=[],
+        key="reset_before",
+        help=HELP["reset_before"],
+        bind=BIND,
+        disabled=not values["stateful"],
+    )
+    if not values["stateful"]:
+        values["reset_before"] = []
+    try:
+        return rnnviz.RunConfig(**values)
+    except rnnviz.ConfigError as error:
+        sb.error(str(error), icon="⚠️")
+        return None
+
+
+@st.cache_data(
+    max_entries=48,
+    show_spinner="Running the Keras layer (the first run loads "
+    "TensorFlow and builds the layer: a few seconds)…",
+)
+def compute(cfg_json: str) -> rnnviz.Trace:
+    """Returns the trace of a configuration (cached by its fields)."""
+    return rnnviz.run(rnnviz.RunConfig(**json.loads(cfg_json)))
+
+
+def trace_of(cfg: rnnviz.RunConfig) -> rnnviz.Trace:
+    return compute(json.dumps(cfg.to_dict(), sort_keys=True))
+
+
+@st.cache_data(show_spinner="Running the Keras 2 idioms on Keras 3…")
+def keras2_idioms() -> list:
+    from rnnviz.keras2 import keras2_idioms as run_idioms
+
+    return run_idioms()
+
+
+def pick(label: str, count: int, key: str) -> int:
+    """A bound selector of an index in range(count)."""
+    return st.selectbox(label, list(range(count)), key=key, bind=BIND)
+
+
+@st.fragment
+def states_view(trace: rnnviz.Trace) -> None:
+    cfg = trace.config
+    left, right = st.columns([1, 3])
+    with left:
+        sample = pick("sample row", cfg.batch_size, "sample")
+    with right:
+        units = st.multiselect(
+            "units to plot",
+            list(range(cfg.hidden_size)),
+            default=list(range(min(cfg.hidden_size, 4))),
+            key="units",
+        )
+    if not cfg.has_cell_state:
+        st.info(
+            f"{CELL_LABELS[cfg.cell]} has no cell state c_t: its only state is h_t. "
+            f"`layer.cell.state_size` = {trace.state_size}."
+        )
+    st.plotly_chart(figures.state_heatmaps(trace, sample), key="fig_states")
+    st.plotly_chart(figures.unit_lines(trace, sample, units), key="fig_lines")
+
+
+@st.fragment
+def gates_view(trace: rnnviz.Trace) -> None:
+    cfg = trace.config
+    if not trace.gates:
+        st.info("SimpleRNN has no gates: h_t = tanh(W x_t + U h_{t−1} + b).")
+        return
+    sample = pick("sample row", cfg.batch_size, "sample")
+    st.caption("σ gates on a 0..1 scale; the tanh candidate on a scale centred on 0.")
+    st.plotly_chart(figures.gate_heatmaps(trace, sample), key="fig_gates")
+
+
+@st.fragment
+def returns_view(trace: rnnviz.Trace) -> None:
+    cfg = trace.config
+    batch = pick("batch", cfg.num_batches, "batch")
+    returned = trace.outputs[batch]
+    st.markdown(
+        f"`layer(x)` returned **{len(returned)}** tensor(s) for batch {batch}, "
+        f"in this order: `[{', '.join(n for n, _ in returned)}]`"
+    )
+    st.table([{"name": n, "shape": str(a.shape), "dtype": str(a.dtype)} for n, a in returned])
+    facts = return_facts(trace, batch)
+    for text, holds in facts:
+        (st.success if holds else st.error)(text, icon="✅" if holds else "❌")
+    other = trace_of(cfg.replace(return_sequences=not cfg.return_sequences))
+    st.markdown(f"**The same layer with return_sequences={not cfg.return_sequences}** returns:")
+    st.table([{"name": n, "shape": str(a.shape)} for n, a in other.outputs[batch]])
+    with st.expander("Values"):
+        for name, array in returned:
+            st.markdown(f"**{name}** {array.shape}")
+            st.dataframe(array.reshape(-1, array.shape[-1]), key=f"values_{name}")
+
+
+def return_facts(trace: rnnviz.Trace, batch: int) -> list[tuple[str, bool]]:
+    """Returns live checks on what Keras returned, each a sentence and whether it holds."""
+    cfg = trace.config
+    out = dict(trace.outputs[batch])
+    names = [n for n, _ in trace.outputs[batch]]
+    facts = [(f"order: [{', '.join(names)}]", names == rnnviz.output_names(cfg))]
+    h_last = trace.h[batch, :, -1]
+    if "state_h" in out:
+        if cfg.return_sequences:
+            facts.append(
+                (
+                    "return_sequences=True: output[:, -1] == state_h",
+                    bool(np.array_equal(out["output"][:, -1], out["state_h"])),
+                )
+            )
+        else:
+            facts.append(
+                (
+                    "return_sequences=False: output == state_h",
+                    bool(np.array_equal(out["output"], out["state_h"])),
+                )
+            )
+        facts.append(
+            (
+                f"state_h shape = (batch_size, hidden_size) = {out['state_h'].shape}",
+                out["state_h"].shape == (cfg.batch_size, cfg.hidden_size),
+            )
+        )
+    if "state_c" in out:
+        facts.append(
+            (
+                "state_c equals the traced c_t at the last step",
+                bool(np.allclose(out["state_c"], trace.c[batch, :, -1], atol=1e-6)),
+            )
+        )
+    last = out["output"][:, -1] if cfg.return_sequences else out["output"]
+    facts.append(
+        (
+            "the output's last step equals the traced h_t at the last step",
+            bool(np.allclose(last, h_last, atol=1e-6)),
+        )
+    )
+    facts.append((f"cell.state_size = {trace.state_size}", True))
+    return facts
+
+
+@st.fragment
+def carry_view(trace: rnnviz.Trace) -> None:
+    cfg = trace.config
+    left, right = st.columns(2)
+    with left:
+        sample = pick("sample row", cfg.batch_size, "sample")
+    with right:
+        state = st.radio("state", cfg.state_names, horizontal=True, key="carry_state")
+    st.plotly_chart(figures.carry_over(trace, sample, state), key="fig_carry")
+    rows = []
+    idx = cfg.state_names.index(state)
+    for k in range(1, cfg.num_batches):
+        gap = np.abs(trace.initial_states[k][idx] - trace.final_states[k - 1][idx]).max()
+        reset = cfg.stateful and k in cfg.reset_before
+        rows.append(
+            {
+                "boundary": f"batch {k - 1} → {k}",
+                "max |start − previous end|": float(gap),
+                "what happened": "reset_state(): zeros"
+                if reset
+                else ("carried over" if cfg.stateful else "started from the initial state"),
+            }
+        )
+    if rows:
+        st.table(rows)
+    on = trace_of(cfg.replace(stateful=True))
+    off = trace_of(cfg.replace(stateful=False, reset_before=()))
+    unit = pick("unit", cfg.hidden_size, "unit")
+    st.plotly_chart(figures.stateful_vs_stateless(on, off, sample, unit), key="fig_vs")
+
+
+@st.fragment
+def step_view(trace: rnnviz.Trace) -> None:
+    cfg = trace.config
+    cols = st.columns(4)
+    with cols[0]:
+        batch = pick("batch", cfg.num_batches, "batch")
+    with cols[1]:
+        sample = pick("sample row", cfg.batch_size, "sample")
+    with cols[2]:
+        t = pick("timestep t", cfg.num_steps, "t")
+    with cols[3]:
+        unit = pick("unit", cfg.hidden_size, "unit")
+    from rnnviz.equations import step_equations
+
+    for line in step_equations(trace, batch, sample, t, unit):
+        st.latex(line)
+    st.caption(f"x_t = {np.array2string(trace.inputs[batch, sample, t], precision=6)}")
+
+
+def code_view(cfg: rnnviz.RunConfig) -> None:
+    code = rnnviz.keras_code(cfg)
+    st.markdown("**A runnable Keras 3 script for this view** (copy with the icon, or download):")
+    st.code(code, language="python")
+    st.download_button(
+        "Download the script",
+        code,
+        file_name="rnnviz_keras3.py",
+        mime="text/x-python",
+        key="dl_code",
+    )
+    st.subheader("Keras 2 idioms of the classic answers, run on Keras 3 just now")
+    for idiom in keras2_idioms():
+        st.markdown(f"**{idiom.title}**")
+        old, new = st.columns(2)
+        with old:
+            st.caption("Keras 2")
+            st.code(idiom.keras2, language="python")
+            st.error(idiom.error)
+        with new:
+            st.caption("Keras 3")
+            st.code(idiom.keras3, language="python")
+
+
+def downloads_ui(trace: rnnviz.Trace) -> None:
+    cfg = trace.config
+    st.sidebar.subheader("Export")
+    # Exports are built only when clicked: on every rerun they cost more than the charts.
+    st.sidebar.download_button(
+        "Trace (.npz, all arrays)",
+        lambda: export.trace_npz(trace),
+        file_name="rnnviz_trace.npz",
+        key="dl_npz",
+    )
+    state = st.sidebar.selectbox("state for CSV", cfg.state_names, key="csv_state")
+    st.sidebar.download_button(
+        f"{state} (.csv)",
+        lambda: export.state_csv(trace, state),
+        file_name=f"rnnviz_{state}.csv",
+        mime="text/csv",
+        key="dl_csv",
+    )
+    st.sidebar.download_button(
+        "Figures (standalone .html)",
+        lambda: export.figures_html(trace),
+        file_name="rnnviz.html",
+        mime="text/html",
+        key="dl_html",
+    )
+
+
+def main() -> None:
+    cfg = controls_ui()
+    view = st.radio(
+        "view",
+        VIEWS,
+        format_func=VIEW_LABELS.get,
+        horizontal=True,
+        key="view",
+        bind=BIND,
+        label_visibility="collapsed",
+    )
+    note = st.session_state.pop("preset_note", None)
+    if note:
+        st.info(note)
+    if cfg is None:
+        st.warning(
+            "Fix the highlighted control in the sidebar; the page keeps the last "
+            "valid settings' meaning once it is valid again."
+        )
+        return
+    st.caption(
+        f"keras.layers.{CELL_LABELS[cfg.cell]}({cfg.hidden_size}, return_sequences="
+        f"{cfg.return_sequences}, return_state={cfg.return_state}, stateful="
+        f"{cfg.stateful}) · input ({cfg.batch_size}, {cfg.num_steps}, "
+        f"{cfg.num_features}) × {cfg.num_batches} batches"
+    )
+    trace = trace_of(cfg)
+    {
+        "states": states_view,
+        "gates": gates_view,
+        "returns": returns_view,
+        "carry": carry_view,
+        "step": step_view,
+    }.get(view, lambda _t: code_view(cfg))(trace)
+    downloads_ui(trace)
+
+
+main()
