@@ -35,6 +35,7 @@ test: $(VENV)/.dev chromium lint
 
 bench: $(VENV)/.dev
 	$(PY) -m rnnviz.bench
+	$(PY) -m rnnviz.bench_training
 
 bench-browser: $(VENV)/.dev chromium
 	$(PY) scripts/bench_browser.py

@@ -50,6 +50,8 @@ def _column_labels(k: int, t: int, stride: int) -> np.ndarray:
     Plotly cannot send as binary in 3-D) were three quarters of a chart's bytes.
     """
     steps = np.arange(0, k * t, stride)
+    if k == 1:  # one batch (a trained task's samples): the step is all there is to say
+        return np.array([f"step {s}" for s in steps])
     return np.array([f"b{s // t} t{s % t}" for s in steps])
 
 
@@ -100,7 +102,7 @@ def _heatmap(values: np.ndarray, sample: int, name: str, sigmoid: bool, stride: 
         **scale,
         colorbar=dict(title=dict(text="value"), len=0.45),
         hovertemplate=(
-            f"{name}<br>sample {sample}<br>%{{x}} (batch, step)"
+            f"{name}<br>sample {sample}<br>%{{x}}{' (batch, step)' if k > 1 else ''}"
             "<br>unit %{y}"
             "<br>value %{z:.6f}<extra></extra>"
         ),
@@ -387,7 +389,9 @@ def final_metric_bars(finals: dict[str, float], metric_name: str, target: float)
 def state_heatmap_row(traces: dict[str, Trace], sample: int = 0, state: str = "h") -> go.Figure:
     """Returns h_t heatmaps of several traces side by side, one shared diverging scale."""
     labels = list(traces)
-    fig = make_subplots(rows=1, cols=len(labels), subplot_titles=labels, shared_yaxes=False)
+    fig = make_subplots(
+        rows=1, cols=len(labels), subplot_titles=labels, shared_yaxes=True, horizontal_spacing=0.04
+    )
     bound = max(float(np.abs(t.state(state)[0, sample]).max()) for t in traces.values()) or 1.0
     for col, label in enumerate(labels, start=1):
         values = traces[label].state(state)[0, sample].T
@@ -406,7 +410,7 @@ def state_heatmap_row(traces: dict[str, Trace], sample: int = 0, state: str = "h
             col=col,
         )
         fig.update_xaxes(title_text="time step", row=1, col=col)
-        fig.update_yaxes(title_text="unit", row=1, col=col)
+    fig.update_yaxes(title_text="unit", row=1, col=1)
     fig.update_layout(
         title=f"{STATE_TITLES[state]} of sample {sample}, each network after training",
         height=330,

@@ -10,6 +10,10 @@ Measured in headless Chromium, app and floor side by side in one run:
     floor is a minimal Streamlit page that draws a heatmap figure of the same
     size (same traces, same z shape) from precomputed numpy arrays when its
     `seed` number input changes. The four pages take turns, change after change.
+(c) epoch scrubber -> updated chart on the Train page: the epoch slider is moved one
+    epoch (arrow key) and the clock stops when the state heatmap's z has changed;
+    compared with (a)'s default control change on the Explore page, the two taking
+    turns on one server. Goal: scrubber <= 1.5 x the control change.
 (b) cold start: from launching `streamlit run` to the first chart drawn in a
     fresh browser context, for app.py and for a bare page that does
     `import tensorflow` and then shows a chart; launches interleaved.
@@ -227,6 +231,56 @@ class Target:
         return chart, time.perf_counter() - start
 
 
+def scrub_epoch(
+    page, server: Server, signature: str, key: str, timeout_ms: int
+) -> tuple[float, str]:
+    """Moves the Train page's epoch slider one step; returns (seconds to chart, signature)."""
+    page.bring_to_front()
+    server.wait_quiet()
+    slider = page.get_by_test_id("stSlider").locator("input")
+    slider.focus()
+    start = time.perf_counter()
+    slider.press(key)
+    signature = page.wait_for_function(
+        CHANGED_JS, arg=signature, polling="raf", timeout=timeout_ms
+    ).json_value()
+    elapsed = time.perf_counter() - start
+    page.wait_for_function(IDLE_JS, timeout=timeout_ms)
+    return elapsed, signature
+
+
+def measure_scrubber(browser, work: Path, changes: int, warmup: int, timeout_ms: int) -> dict:
+    """(c): epoch scrubber on the Train page vs a control change on the Explore page."""
+    app = start_server(ROOT / "app.py", work)
+    try:
+        app.wait_healthy()
+        explore = Target("app default", app, "")
+        explore.open(browser, timeout_ms)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        train = context.new_page()
+        train.goto(f"{app.url}/train")
+        signature = train.wait_for_function(DRAWN_JS, timeout=timeout_ms).json_value()
+        train.wait_for_function(IDLE_JS, timeout=timeout_ms)
+        scrub: list[float] = []
+        for i in range(warmup + changes):
+            chart, _ = explore.change_seed(1000 + i, timeout_ms)
+            # Down then up: epochs 20 -> 19 -> 20 ... (the pretrained run has 20).
+            seconds, signature = scrub_epoch(
+                train, app, signature, "ArrowLeft" if i % 2 == 0 else "ArrowRight", timeout_ms
+            )
+            if i >= warmup:
+                explore.chart.append(chart)
+                scrub.append(seconds)
+            print(
+                f"scrub {i + 1}/{warmup + changes}: explore change {chart:.3f}s, "
+                f"epoch scrubber {seconds:.3f}s",
+                flush=True,
+            )
+        return row("epoch scrubber -> chart (vs explore change)", scrub, explore.chart, True)
+    finally:
+        app.stop()
+
+
 def cold_start(script: Path, browser, logdir: Path, timeout_ms: int) -> float:
     """Seconds from launching `streamlit run script` to its first chart drawn."""
     server = start_server(script, logdir)
@@ -394,6 +448,9 @@ def main() -> int:
     parser.add_argument("--cold", type=int, default=3, help="cold starts of each server")
     parser.add_argument("--timeout", type=float, default=180, help="seconds per wait")
     parser.add_argument("--no-breakdown", action="store_true")
+    parser.add_argument(
+        "--only-scrubber", action="store_true", help="measure (c), the epoch scrubber, only"
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
 
@@ -417,107 +474,111 @@ def main() -> int:
         info = machine_info(browser.version)
         print("machine:", json.dumps(info, indent=2))
 
-        # (a) control change -> chart, four pages taking turns.
-        app, floor = start_server(app_page, work), start_server(floor_page, work)
-        try:
-            app.wait_healthy()
-            floor.wait_healthy()
-            medium_query = "&".join(f"{k}={v}" for k, v in MEDIUM.items())
-            steps = {
-                n: c["num_batches"] * c["num_steps"] for n, c in (("d", DEFAULT), ("m", MEDIUM))
-            }
-            targets = {
-                "app default": Target("app default", app, ""),
-                "floor default": Target(
-                    "floor default", floor, f"units={DEFAULT['hidden_size']}&steps={steps['d']}"
-                ),
-                "app medium": Target("app medium", app, medium_query),
-                "floor medium": Target(
-                    "floor medium", floor, f"units={MEDIUM['hidden_size']}&steps={steps['m']}"
-                ),
-            }
-            for target in targets.values():
-                t0 = time.perf_counter()
-                target.open(browser, timeout_ms)
-                print(f"opened {target.name} in {time.perf_counter() - t0:.1f} s", flush=True)
-            total = args.warmup + args.changes
-            for i in range(total):
-                seed = i + 1  # a seed no page has run yet: a Keras run in the app
-                last = {}
+        rows.append(measure_scrubber(browser, work, args.changes, args.warmup, timeout_ms))
+        if args.only_scrubber:
+            args.no_breakdown = True
+        if not args.only_scrubber:
+            # (a) control change -> chart, four pages taking turns.
+            app, floor = start_server(app_page, work), start_server(floor_page, work)
+            try:
+                app.wait_healthy()
+                floor.wait_healthy()
+                medium_query = "&".join(f"{k}={v}" for k, v in MEDIUM.items())
+                steps = {
+                    n: c["num_batches"] * c["num_steps"] for n, c in (("d", DEFAULT), ("m", MEDIUM))
+                }
+                targets = {
+                    "app default": Target("app default", app, ""),
+                    "floor default": Target(
+                        "floor default", floor, f"units={DEFAULT['hidden_size']}&steps={steps['d']}"
+                    ),
+                    "app medium": Target("app medium", app, medium_query),
+                    "floor medium": Target(
+                        "floor medium", floor, f"units={MEDIUM['hidden_size']}&steps={steps['m']}"
+                    ),
+                }
                 for target in targets.values():
-                    chart, idle = target.change_seed(seed, timeout_ms)
-                    last[target.name] = chart
-                    if i >= args.warmup:
-                        target.chart.append(chart)
-                        target.idle.append(idle)
-                warm = " (warm-up)" if i < args.warmup else ""
+                    t0 = time.perf_counter()
+                    target.open(browser, timeout_ms)
+                    print(f"opened {target.name} in {time.perf_counter() - t0:.1f} s", flush=True)
+                total = args.warmup + args.changes
+                for i in range(total):
+                    seed = i + 1  # a seed no page has run yet: a Keras run in the app
+                    last = {}
+                    for target in targets.values():
+                        chart, idle = target.change_seed(seed, timeout_ms)
+                        last[target.name] = chart
+                        if i >= args.warmup:
+                            target.chart.append(chart)
+                            target.idle.append(idle)
+                    warm = " (warm-up)" if i < args.warmup else ""
+                    print(
+                        f"change {i + 1}/{total}{warm}: "
+                        + ", ".join(f"{name} {sec:.3f}s" for name, sec in last.items()),
+                        flush=True,
+                    )
+                # Revisits: seeds run above, so the app's st.cache_data answers (no Keras).
+                for i in range(args.changes):
+                    seed = args.warmup + 1 + i % 2  # alternate two cached seeds
+                    for name in ("app default", "app medium"):
+                        chart, _ = targets[name].change_seed(seed, timeout_ms)
+                        targets[name].cached_chart.append(chart)
+            finally:
+                app.stop()
+                floor.stop()
+
+            t = targets
+            rows += [
+                row(
+                    "change -> chart, default (new seed)",
+                    t["app default"].chart,
+                    t["floor default"].chart,
+                    True,
+                ),
+                row(
+                    "change -> chart, medium (new seed)",
+                    t["app medium"].chart,
+                    t["floor medium"].chart,
+                    True,
+                ),
+                row(
+                    "change -> chart, default (cached seed)",
+                    t["app default"].cached_chart,
+                    t["floor default"].chart,
+                    False,
+                ),
+                row(
+                    "change -> chart, medium (cached seed)",
+                    t["app medium"].cached_chart,
+                    t["floor medium"].chart,
+                    False,
+                ),
+                row(
+                    "change -> run finished, default (new seed)",
+                    t["app default"].idle,
+                    t["floor default"].idle,
+                    False,
+                ),
+                row(
+                    "change -> run finished, medium (new seed)",
+                    t["app medium"].idle,
+                    t["floor medium"].idle,
+                    False,
+                ),
+            ]
+
+            # (b) cold starts, interleaved app / floor.
+            cold_app: list[float] = []
+            cold_floor: list[float] = []
+            for i in range(args.cold):
+                cold_app.append(cold_start(app_page, browser, work, timeout_ms))
+                cold_floor.append(cold_start(floor_tf_page, browser, work, timeout_ms))
                 print(
-                    f"change {i + 1}/{total}{warm}: "
-                    + ", ".join(f"{name} {sec:.3f}s" for name, sec in last.items()),
+                    f"cold start {i + 1}/{args.cold}: app {cold_app[-1]:.2f}s, "
+                    f"floor (import tensorflow) {cold_floor[-1]:.2f}s",
                     flush=True,
                 )
-            # Revisits: seeds run above, so the app's st.cache_data answers (no Keras).
-            for i in range(args.changes):
-                seed = args.warmup + 1 + i % 2  # alternate two cached seeds
-                for name in ("app default", "app medium"):
-                    chart, _ = targets[name].change_seed(seed, timeout_ms)
-                    targets[name].cached_chart.append(chart)
-        finally:
-            app.stop()
-            floor.stop()
-
-        t = targets
-        rows += [
-            row(
-                "change -> chart, default (new seed)",
-                t["app default"].chart,
-                t["floor default"].chart,
-                True,
-            ),
-            row(
-                "change -> chart, medium (new seed)",
-                t["app medium"].chart,
-                t["floor medium"].chart,
-                True,
-            ),
-            row(
-                "change -> chart, default (cached seed)",
-                t["app default"].cached_chart,
-                t["floor default"].chart,
-                False,
-            ),
-            row(
-                "change -> chart, medium (cached seed)",
-                t["app medium"].cached_chart,
-                t["floor medium"].chart,
-                False,
-            ),
-            row(
-                "change -> run finished, default (new seed)",
-                t["app default"].idle,
-                t["floor default"].idle,
-                False,
-            ),
-            row(
-                "change -> run finished, medium (new seed)",
-                t["app medium"].idle,
-                t["floor medium"].idle,
-                False,
-            ),
-        ]
-
-        # (b) cold starts, interleaved app / floor.
-        cold_app: list[float] = []
-        cold_floor: list[float] = []
-        for i in range(args.cold):
-            cold_app.append(cold_start(app_page, browser, work, timeout_ms))
-            cold_floor.append(cold_start(floor_tf_page, browser, work, timeout_ms))
-            print(
-                f"cold start {i + 1}/{args.cold}: app {cold_app[-1]:.2f}s, "
-                f"floor (import tensorflow) {cold_floor[-1]:.2f}s",
-                flush=True,
-            )
-        rows.append(row("cold start -> first chart", cold_app, cold_floor, True))
+            rows.append(row("cold start -> first chart", cold_app, cold_floor, True))
         browser.close()
 
     print()

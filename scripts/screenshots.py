@@ -194,7 +194,36 @@ def take(base: str, out: Path) -> None:
             expect_text(page, *needles)
             shoot(page, out / name)
             print(f"  {label}: {page.url.replace(base, '')}")
+        take_train(page, base, out)
         browser.close()
+
+
+def take_train(page: Page, base: str, out: Path) -> None:
+    """The Train page: a pretrained LSTM on `remember`, scrubbed back to epoch 5, and the
+    LSTM / GRU / SimpleRNN comparison."""
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": 1500})
+    page.goto(base + "/train?epoch=5")
+    wait_for_charts(page, 2)
+    settle(page)
+    expect_text(page, "pretrained checkpoint", "Scrub through the epochs", "Epoch 5:")
+    page.get_by_text("Learning curves").scroll_into_view_if_needed()
+    shoot(page, out / "train.png")
+
+    page.goto(base + "/train")
+    wait_for_charts(page, 2)
+    settle(page)
+    page.get_by_role("button", name="Compare LSTM, GRU and SimpleRNN").click()
+    page.get_by_text("LSTM vs GRU vs SimpleRNN, same task").wait_for()
+    wait_for_charts(page, 5)
+    settle(page)
+    expect_text(page, "SimpleRNN's state is rewritten by every distractor")
+    page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid="stMain"] h3')]
+            .find(e => e.innerText.includes('LSTM vs GRU'))
+            .scrollIntoView({block: 'start'})"""
+    )
+    shoot(page, out / "compare.png")
+    page.set_viewport_size(VIEWPORT)
 
 
 def main() -> None:
