@@ -279,3 +279,164 @@ def corpus_bits_per_char(cm: CharModel, text: str) -> float:
     model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.get_layer("rnn").reset_state()
     return float(model.evaluate(x, y, batch_size=STREAMS, verbose=0) / np.log(2))
+
+
+# ----- the shipped models, and what they compute on a text ---------------------------------
+
+
+def read_manifest() -> dict[str, Any]:
+    return json.loads(MANIFEST.read_text()) if MANIFEST.exists() else {}
+
+
+_models: dict[str, CharModel] = {}
+_models_lock = threading.Lock()
+
+
+def load_char_model(cell: str = "lstm") -> CharModel:
+    """Returns the shipped character model of a cell (loaded once per process).
+
+    The file's SHA-256 is checked against the manifest, and Keras loads it with
+    `safe_mode=True`: nothing in it runs.
+    """
+    cell = check_cell(cell)
+    with _models_lock:
+        if cell in _models:
+            return _models[cell]
+        entry = read_manifest().get("text", {}).get(f"text_{cell}")
+        if entry is None:
+            raise ConfigError("cell", cell, "has no shipped character model; run `make models`")
+        ((name, info),) = entry["files"].items()
+        path = MODELS_DIR / name
+        if hashlib.sha256(path.read_bytes()).hexdigest() != info["sha256"]:
+            raise ConfigError("checkpoint", name, "does not match its SHA-256 in the manifest")
+        import keras
+
+        model = keras.saving.load_model(path, safe_mode=True, compile=False)
+        cm = CharModel(list(entry["vocab"]), cell, model, entry)
+        _models[cell] = cm
+        return cm
+
+
+def _windows_for(length: int) -> int:
+    """Characters per window: the tutorial's 100, or more so a text fits in 20 windows."""
+    from rnnviz.config import LIMITS
+
+    return max(WINDOW, -(-length // LIMITS["num_batches"][1]))
+
+
+def trace_text(cm: CharModel, text: str) -> Any:
+    """Returns the exact Trace of the char model's recurrent layer over `text`.
+
+    One sample; the text is fed in consecutive windows (100 characters, or text/20 for
+    texts over 2,000) with the state carried, as the stateful model does, so the trace is
+    one pass over the whole text. Shapes: (num_windows, 1, window, units); the last window
+    is padded with UNKNOWN_ID after the text, and `trace.labels` holds each step's
+    character ("" for padding). The inputs are the embedding vectors the layer received.
+    """
+    from rnnviz.run import trace_weights
+
+    check_text(text)
+    ids = cm.encode(text)
+    window = _windows_for(len(ids))
+    count = -(-len(ids) // window)
+    padded = np.full(count * window, UNKNOWN_ID, np.int32)
+    padded[: len(ids)] = ids
+    table = np.asarray(cm.model.get_layer("embedding").embeddings)
+    x = table[padded].reshape(count, 1, window, -1)
+    labels = np.array(list(text) + [""] * (count * window - len(ids)), dtype=object)
+    trace = trace_weights(cm.cell, cm.rnn.get_config(), cm.rnn.get_weights(), x, stateful=True)
+    import dataclasses
+
+    return dataclasses.replace(trace, labels=labels.reshape(count, 1, window))
+
+
+def text_states(trace: Any, length: int, state: str = "h") -> np.ndarray:
+    """Returns a text trace's state per character: (length, units), padding dropped."""
+    values = trace.state(state) if state != "h" else trace.h
+    return values.reshape(-1, values.shape[-1])[:length]
+
+
+def _probs_from_trace(cm: CharModel, trace: Any, length: int) -> np.ndarray:
+    kernel, bias = cm.model.get_layer("logits").get_weights()
+    logits = text_states(trace, length).astype(np.float64) @ kernel + bias
+    logits -= logits.max(axis=1, keepdims=True)
+    p = np.exp(logits)
+    return (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def next_char_probs(cm: CharModel, text: str, trace: Any = None) -> np.ndarray:
+    """Returns (len(text), len(vocab)): after each character, the next one's distribution.
+
+    Computed from the trace's h and the Dense layer's weights (the model's own
+    computation, softmax of its logits); rows sum to 1. Pass `trace` (from trace_text of
+    the same text) to reuse it.
+    """
+    check_text(text)
+    trace = trace if trace is not None else trace_text(cm, text)
+    return _probs_from_trace(cm, trace, len(text))
+
+
+def bits_per_char(cm: CharModel, text: str) -> float:
+    """Returns mean -log2 p(next character) over the text, state carried throughout."""
+    check_text(text)
+    if len(text) < 2:
+        raise ConfigError("text", text, "must hold at least 2 characters (one to predict)")
+    probs = next_char_probs(cm, text)
+    targets = cm.encode(text)[1:]
+    picked = probs[np.arange(len(targets)), targets].astype(np.float64)
+    return float(-np.log2(picked).mean())
+
+
+def generate(
+    cm: CharModel, prime: str, length: int, temperature: float = 1.0, seed: int = 0
+) -> str:
+    """Returns `length` characters sampled after `prime`, the state carried char by char.
+
+    The tutorial's stateful generation: the prime goes through the model once, then each
+    sampled character is fed back as the next input. Deterministic for a seed.
+    """
+    import math
+
+    check_text(prime, "prime")
+    if isinstance(length, bool) or not isinstance(length, (int, np.integer)):
+        raise ConfigError("length", length, f"must be a whole number from 1 to {MAX_GENERATE:,}")
+    if not 1 <= length <= MAX_GENERATE:
+        raise ConfigError("length", length, f"must be from 1 to {MAX_GENERATE:,}")
+    if (
+        isinstance(temperature, bool)
+        or not isinstance(temperature, (int, float, np.floating))
+        or not math.isfinite(temperature)
+        or not 0.01 <= temperature <= 10
+    ):
+        raise ConfigError("temperature", temperature, "must be a number from 0.01 to 10")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ConfigError("seed", seed, "must be a whole number >= 0")
+    rng = np.random.default_rng(int(seed))
+    step = _step_function(cm)
+    out: list[int] = []
+    with cm._lock:  # the model's stored state is shared: one generation at a time
+        cm.rnn.reset_state()
+        logits = np.asarray(step(cm.encode(prime)[None]))[0, -1]
+        for _ in range(int(length)):
+            z = logits.astype(np.float64) / float(temperature)
+            z[UNKNOWN_ID] = -np.inf  # never emit the unknown marker
+            p = np.exp(z - z.max())
+            p /= p.sum()
+            nxt = int(rng.choice(len(p), p=p))
+            out.append(nxt)
+            logits = np.asarray(step(np.array([[nxt]], np.int32)))[0, -1]
+        cm.rnn.reset_state()
+    return cm.decode(out)
+
+
+def _step_function(cm: CharModel) -> Any:
+    fn = getattr(cm, "_step", None)
+    if fn is None:
+        import tensorflow as tf
+
+        fn = tf.function(
+            lambda ids: cm.model(ids, training=False),
+            input_signature=[tf.TensorSpec((1, None), tf.int32)],
+        )
+        cm._step = fn
+    return fn
