@@ -5,6 +5,9 @@ Importing this module loads no TensorFlow.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
 from rnnviz.config import ConfigError, Described
@@ -25,7 +28,8 @@ def unit_correlations(trace: Trace, values: np.ndarray, state: str = "h") -> np.
         trace: any Trace.
         values: one number per (sample, step): shaped like the trace's states without
             the unit axis, (batch_index, sample, time), or (sample, time) for a
-            one-batch trace.
+            one-batch trace; for a trace with labels (a text), one number per labelled
+            step (character), padding left out.
         state: "h" or "c".
 
     Returns:
@@ -33,16 +37,29 @@ def unit_correlations(trace: Trace, values: np.ndarray, state: str = "h") -> np.
     """
     states = _state(trace, state)
     target = np.asarray(values, dtype=np.float64)
+    x = states.reshape(-1, states.shape[-1])
     if target.shape == states.shape[1:3] and states.shape[0] == 1:
         target = target[None]
-    if target.shape != states.shape[:3]:
+    if target.shape == states.shape[:3]:
+        y = target.ravel()
+    elif trace.labels is not None and target.shape == (int((trace.labels != "").sum()),):
+        # A text trace: one value per character; padding steps are left out.
+        x = x[(trace.labels != "").ravel()]
+        y = target
+    else:
         raise ConfigError(
             "values",
             Described(f"shape {target.shape}"),
-            f"must have shape {states.shape[:3]} (batch_index, sample, time)",
+            f"must have shape {states.shape[:3]} (batch_index, sample, time)"
+            + (", or one value per labelled step" if trace.labels is not None else ""),
         )
-    x = states.reshape(-1, states.shape[-1]).astype(np.float64)
-    y = target.ravel()
+    return correlations(x, y)
+
+
+def correlations(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Returns Pearson r of every column of x (N, units) with y (N,); constant ones get 0."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
     x = x - x.mean(axis=0)
     y = y - y.mean()
     denominator = np.sqrt((x * x).sum(axis=0) * (y * y).sum())
@@ -60,3 +77,412 @@ def rank_units(trace: Trace, values: np.ndarray, state: str = "h") -> list[tuple
     r = unit_correlations(trace, values, state)
     order = np.argsort(-np.abs(r), kind="stable")
     return [(int(u), float(r[u])) for u in order]
+
+
+# ----- memory reach ------------------------------------------------------------------------
+
+
+def _layer_for(trace: Trace, dtype: str = "float32") -> Any:
+    """Returns a genuine Keras layer with the trace's configuration and weights, stateless."""
+    from rnnviz.tracer import LAYER_CLASSES
+
+    kwargs = dict(trace.layer_config or {"units": trace.config.hidden_size})
+    kwargs.update(return_sequences=True, return_state=False, stateful=False, dtype=dtype)
+    if trace.config.cell == "gru":
+        kwargs.setdefault("reset_after", trace.config.reset_after)
+    layer = LAYER_CLASSES[trace.config.cell](**kwargs)
+    layer.build((None, None, trace.config.num_features))
+    layer.set_weights(trace.weights)
+    return layer
+
+
+def _check_index(field: str, value: Any, count: int, negative: bool = False) -> int:
+    lo = -count if negative else 0
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ConfigError(field, value, f"must be a whole number from {lo} to {count - 1}")
+    if not lo <= int(value) < count:
+        raise ConfigError(field, value, f"must be from {lo} to {count - 1}")
+    return int(value) % count
+
+
+def connectivity(
+    trace: Trace, target_step: int = -1, batch: int = 0, dtype: str = "float32"
+) -> np.ndarray:
+    """Returns how strongly h at target_step depends on each input step: (batch_size, num_steps).
+
+    Entry (s, t) is the Frobenius norm of the Jacobian ∂h_target/∂x_t (units × features) of
+    sample s of batch `batch`, computed by tf.GradientTape through a genuine Keras layer with
+    the trace's weights, from the state that batch started with. Zero after target_step.
+    `dtype="float64"` computes in double precision (for checking against finite
+    differences).
+    """
+    import tensorflow as tf
+
+    cfg = trace.config
+    batch = _check_index("batch", batch, cfg.num_batches)
+    target = _check_index("target_step", target_step, cfg.num_steps, negative=True)
+    if dtype not in ("float32", "float64"):
+        raise ConfigError("dtype", dtype, "must be float32 or float64")
+    layer = _layer_for(trace, dtype)
+    x = tf.constant(trace.inputs[batch, :, : target + 1], dtype=dtype)
+    initial = [tf.constant(s, dtype=dtype) for s in trace.initial_states[batch]]
+
+    @tf.function(reduce_retracing=True)
+    def jacobian(x: Any, initial: list[Any]) -> Any:
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            h = layer(x, initial_state=initial)[:, -1]  # (B, U)
+        return tape.batch_jacobian(h, x)  # (B, U, T, F)
+
+    jac = jacobian(x, initial).numpy().astype(np.float64)
+    out = np.zeros((cfg.batch_size, cfg.num_steps))
+    out[:, : target + 1] = np.sqrt((jac**2).sum(axis=(1, 3)))
+    return out
+
+
+# ----- interventions ---------------------------------------------------------------------------
+
+
+def intervene(
+    trace: Trace,
+    unit: int,
+    step: int,
+    value: float,
+    state: str = "h",
+    batch: int = 0,
+    sample: int = 0,
+) -> Trace:
+    """Returns the Trace after setting one unit's state at one step and running on.
+
+    The state `state` ("h", or "c" of an LSTM) of `unit` in sample `sample` is set to
+    `value` right after step `step` of batch `batch`; the genuine layer then continues
+    from that state over the rest of the batch and, for a stateful trace, through the
+    following batches (reset_state() where the trace had one). Everything before is
+    unchanged, and so are the other samples.
+    """
+    import dataclasses
+    import math
+
+    from rnnviz.run import trace_weights
+
+    cfg = trace.config
+    unit = _check_index("unit", unit, cfg.hidden_size)
+    step = _check_index("step", step, cfg.num_steps)
+    batch = _check_index("batch", batch, cfg.num_batches)
+    sample = _check_index("sample", sample, cfg.batch_size)
+    names = cfg.state_names
+    if state not in names:
+        raise ConfigError("state", state, f"must be one of {', '.join(names)} for this cell")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.number))
+        or not math.isfinite(value)
+    ):
+        raise ConfigError("value", value, "must be a finite number")
+    h = np.array(trace.h)
+    c = None if trace.c is None else np.array(trace.c)
+    gates = {k: np.array(v) for k, v in trace.gates.items()}
+    arrays = {"h": h, "c": c}
+    current = [arrays[n][batch, sample, step].copy() for n in names]
+    current[names.index(state)][unit] = value
+    for n, s in zip(names, current, strict=True):
+        arrays[n][batch, sample, step] = s
+    kwargs = dict(trace.layer_config or {})
+
+    def continue_from(k: int, t0: int, start: list[np.ndarray]) -> list[np.ndarray]:
+        x = trace.inputs[k, sample : sample + 1, t0:]
+        if x.shape[1] == 0:
+            return start
+        piece = trace_weights(
+            cfg.cell,
+            {**kwargs, "units": cfg.hidden_size, "return_sequences": True, "return_state": False},
+            trace.weights,
+            x,
+            initial_state=[s[None] for s in start],
+        )
+        for n in names:
+            arrays[n][k, sample, t0:] = piece.state(n)[0, 0]
+        for g in gates:
+            gates[g][k, sample, t0:] = piece.gates[g][0, 0]
+        return [piece.state(n)[0, 0, -1] for n in names]
+
+    end = continue_from(batch, step + 1, current)
+    initial_states = [[s.copy() for s in per] for per in trace.initial_states]
+    final_states = [[s.copy() for s in per] for per in trace.final_states]
+    for i, n in enumerate(names):
+        final_states[batch][i][sample] = arrays[n][batch, sample, -1]
+    if cfg.stateful:
+        for k in range(batch + 1, cfg.num_batches):
+            start = (
+                [np.zeros(cfg.hidden_size, np.float32) for _ in names]
+                if k in cfg.reset_before
+                else end
+            )
+            for i in range(len(names)):
+                initial_states[k][i][sample] = start[i]
+            end = continue_from(k, 0, start)
+            for i, n in enumerate(names):
+                final_states[k][i][sample] = arrays[n][k, sample, -1]
+    outputs = []
+    for k, returned in enumerate(trace.outputs):
+        new = []
+        for name, array in returned:
+            if name == "output":
+                array = h[k] if cfg.return_sequences else h[k, :, -1]
+            elif name == "state_h":
+                array = h[k, :, -1]
+            elif name == "state_c":
+                array = c[k, :, -1]
+            new.append((name, np.array(array)))
+        outputs.append(new)
+    return dataclasses.replace(
+        trace,
+        h=h,
+        c=c,
+        gates=gates,
+        initial_states=initial_states,
+        final_states=final_states,
+        outputs=outputs,
+    )
+
+
+# ----- trajectories -----------------------------------------------------------------------------
+
+
+def _steps_of(trace: Trace, state: str) -> np.ndarray:
+    """All of a trace's states as rows (padding steps of a text trace left out)."""
+    values = _state(trace, state)
+    rows = values.reshape(-1, values.shape[-1])
+    if trace.labels is not None:
+        rows = rows[(trace.labels != "").ravel()]
+    return rows.astype(np.float64)
+
+
+@dataclass(frozen=True, eq=False)
+class PCAResult:
+    """Principal axes fitted on the states of one or more traces.
+
+    Attributes:
+        components: (n, units), the axes, by decreasing variance.
+        explained_variance_ratio: (n,), the share of the total variance on each axis.
+        mean: (units,), subtracted before projecting.
+        state: "h" or "c".
+    """
+
+    components: np.ndarray
+    explained_variance_ratio: np.ndarray
+    mean: np.ndarray
+    state: str
+
+    def project(self, trace: Trace) -> np.ndarray:
+        """Returns the trace's states on the axes: (num_batches, batch, steps, n)."""
+        values = _state(trace, self.state).astype(np.float64)
+        if values.shape[-1] != self.mean.shape[0]:
+            raise ConfigError(
+                "trace",
+                Described(f"{values.shape[-1]} units"),
+                f"must have {self.mean.shape[0]} units, as the traces the axes were fitted on",
+            )
+        return (values - self.mean) @ self.components.T
+
+
+def pca(traces: Trace | list[Trace], state: str = "h", n: int = 3) -> PCAResult:
+    """Returns principal axes of the states of all timesteps of the traces (shared axes).
+
+    Computed with NumPy's SVD of the centred, stacked states.
+    """
+    if isinstance(traces, Trace):
+        traces = [traces]
+    if not traces or not all(isinstance(t, Trace) for t in traces):
+        raise ConfigError("traces", Described(type(traces).__name__), "must be one or more Traces")
+    rows = [_steps_of(t, state) for t in traces]
+    units = {r.shape[1] for r in rows}
+    if len(units) != 1:
+        raise ConfigError("traces", Described(f"units {sorted(units)}"), "must have the same units")
+    stacked = np.concatenate(rows)
+    limit = min(stacked.shape)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= limit:
+        raise ConfigError("n", n, f"must be a whole number from 1 to {limit}")
+    mean = stacked.mean(axis=0)
+    _, s, vt = np.linalg.svd(stacked - mean, full_matrices=False)
+    variance = s**2
+    total = variance.sum()
+    ratio = variance[:n] / total if total > 0 else np.zeros(n)
+    return PCAResult(vt[:n], ratio, mean, state)
+
+
+# ----- select and match (LSTMVis) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Match:
+    """A time range whose on-units resemble a selected pattern.
+
+    Attributes:
+        sample: the sample row.
+        start, end: first and last step, counted over the batches end to end
+            (step = batch_index * num_steps + t).
+        score: pattern units on throughout minus other units on throughout.
+        hits: how many of the pattern's units are on throughout.
+        extra: how many other units are on throughout.
+        text: the characters of the range, for a trace with labels ("" otherwise).
+    """
+
+    sample: int
+    start: int
+    end: int
+    score: int
+    hits: int
+    extra: int
+    text: str = ""
+
+
+def _flat(values: np.ndarray) -> np.ndarray:
+    """(batch_index, sample, time, unit) -> (sample, batches end to end, unit)."""
+    k, b, t, u = values.shape
+    return values.transpose(1, 0, 2, 3).reshape(b, k * t, u)
+
+
+def match(
+    trace: Trace,
+    units: Any,
+    start: int,
+    end: int,
+    threshold: float = 0.3,
+    state: str = "h",
+    sample: int = 0,
+    limit: int = 20,
+) -> list[Match]:
+    """Returns other ranges where the selected pattern occurs, best first (LSTMVis's match).
+
+    The pattern is the set of selected `units` whose state stays above `threshold`
+    throughout steps start..end (inclusive, over the batches end to end) of `sample`.
+    Every other range of the same length, in every sample, is scored by how many pattern
+    units are on throughout it minus how many other units are; overlapping ranges keep
+    only the best, and the selection itself is left out.
+    """
+    values = _flat(_state(trace, state))
+    b, steps, n_units = values.shape
+    sample = _check_index("sample", sample, b)
+    start = _check_index("start", start, steps)
+    end = _check_index("end", end, steps)
+    if end < start:
+        raise ConfigError("end", end, f"must be at least start = {start}")
+    chosen = (
+        np.unique(np.asarray(units, dtype=np.int64).ravel()) if np.size(units) else np.array([])
+    )
+    if chosen.size == 0:
+        raise ConfigError("units", Described("no units"), "must select at least one unit")
+    if chosen.min() < 0 or chosen.max() >= n_units:
+        raise ConfigError(
+            "units", Described(f"{chosen.tolist()[:8]}"), f"must be from 0 to {n_units - 1}"
+        )
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, (int, float))
+        or not np.isfinite(threshold)
+    ):
+        raise ConfigError("threshold", threshold, "must be a finite number")
+    on = values > threshold
+    pattern = np.zeros(n_units, bool)
+    pattern[chosen] = on[sample, start : end + 1][:, chosen].all(axis=0)
+    length = end - start + 1
+    # on throughout a window <=> no "off" step inside it: windowed sums of off via cumsum.
+    off = np.concatenate(
+        [np.zeros((b, 1, n_units), np.int32), np.cumsum(~on, axis=1, dtype=np.int32)], axis=1
+    )
+    throughout = (off[:, length:] - off[:, :-length]) == 0  # (b, steps - length + 1, units)
+    hits = throughout[..., pattern].sum(axis=-1)
+    extra = throughout[..., ~pattern].sum(axis=-1)
+    score = hits - extra
+    labels = _flat(trace.labels[..., None])[..., 0] if trace.labels is not None else None
+    taken = np.zeros((b, steps), bool)
+    taken[sample, start : end + 1] = True  # the selection is not a match of itself
+    order = np.argsort(-score, axis=None, kind="stable")
+    found: list[Match] = []
+    for flat_index in order:
+        if len(found) >= limit:
+            break
+        s, t0 = np.unravel_index(flat_index, score.shape)
+        if hits[s, t0] == 0:
+            break
+        if taken[s, t0 : t0 + length].any():
+            continue
+        taken[s, t0 : t0 + length] = True
+        text = "".join(labels[s, t0 : t0 + length]) if labels is not None else ""
+        found.append(
+            Match(
+                int(s),
+                int(t0),
+                int(t0 + length - 1),
+                int(score[s, t0]),
+                int(hits[s, t0]),
+                int(extra[s, t0]),
+                text,
+            )
+        )
+    return found
+
+
+# ----- comparing two traces -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Comparison:
+    """Two traces of the same input shape side by side.
+
+    Attributes:
+        h_difference: b.h - a.h, (batch_index, sample, time, unit); None when the two
+            layers have different numbers of units.
+        c_difference: b.c - a.c when both have a cell state of one size, else None.
+        step_difference: (batch_index, sample, time): the norm of the h difference per
+            step (None with different units).
+        correlation: (units of a, units of b): Pearson r between every pair of units.
+        matching: (units of a,) the unit of b matched to each unit of a (one to one,
+            maximising the summed |r|; -1 where b has fewer units).
+        pca: shared axes fitted on both (None with different units).
+    """
+
+    h_difference: np.ndarray | None
+    c_difference: np.ndarray | None
+    step_difference: np.ndarray | None
+    correlation: np.ndarray
+    matching: np.ndarray
+    pca: PCAResult | None
+
+
+def compare(a: Trace, b: Trace) -> Comparison:
+    """Returns the per-step differences, unit correlations and matching of two traces."""
+    from scipy.optimize import linear_sum_assignment
+
+    for name, t in (("a", a), ("b", b)):
+        if not isinstance(t, Trace):
+            raise ConfigError(name, Described(type(t).__name__), "must be a Trace")
+    if a.inputs.shape[:3] != b.inputs.shape[:3]:
+        raise ConfigError(
+            "b",
+            Described(f"input shape {b.inputs.shape[:3]}"),
+            f"must have the input shape of a, {a.inputs.shape[:3]} (batches, samples, steps)",
+        )
+    same = a.h.shape == b.h.shape
+    h_diff = (b.h - a.h) if same else None
+    c_diff = b.c - a.c if same and a.c is not None and b.c is not None else None
+    x = a.h.reshape(-1, a.h.shape[-1]).astype(np.float64)
+    y = b.h.reshape(-1, b.h.shape[-1]).astype(np.float64)
+    x = x - x.mean(axis=0)
+    y = y - y.mean(axis=0)
+    nx = np.sqrt((x * x).sum(axis=0))
+    ny = np.sqrt((y * y).sum(axis=0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (x.T @ y) / np.outer(nx, ny)
+    r = np.where(np.outer(nx, ny) > 1e-12, r, 0.0)
+    rows, cols = linear_sum_assignment(-np.abs(r))
+    matching = np.full(r.shape[0], -1)
+    matching[rows] = cols
+    step = np.sqrt(np.nansum(h_diff.astype(np.float64) ** 2, axis=-1))
+    shared = (
+        pca([a, b], n=min(3, a.h.shape[-1], b.h.shape[-1]))
+        if a.h.shape[-1] == b.h.shape[-1]
+        else None
+    )
+    return Comparison(h_diff, c_diff, step, np.clip(r, -1, 1), matching, shared)

@@ -131,6 +131,7 @@ def run(
         final_states=finals,
         outputs=[[(name, r[i]) for name, r in zip(names, returned, strict=True)] for i in range(k)],
         state_size=engine.state_size,
+        layer_config=dict(kwargs),
     )
 
 

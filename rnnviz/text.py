@@ -440,3 +440,85 @@ def _step_function(cm: CharModel) -> Any:
         )
         cm._step = fn
     return fn
+
+
+# ----- what the Text page shows ---------------------------------------------------------------
+
+
+def default_snippet(length: int = 1500) -> str:
+    """Returns held-out text for the Text page: pprint.py's _safe_repr, cut at a line end.
+
+    pprint.py is a validation file: no shipped model was trained on it.
+    """
+    source = corpus()["pprint.py"]
+    start = source.index("    def _safe_repr(")
+    piece = source[start : start + length]
+    return piece[: piece.rindex("\n") + 1]
+
+
+def gate_saturation(
+    trace: Any, unit: int, length: int, low: float = 0.1, high: float = 0.9
+) -> dict:
+    """Returns, per sigmoid gate, the fraction of steps each unit's gate is < low and > high.
+
+    The char-RNN paper's saturation plot (Karpathy, Johnson & Fei-Fei, 2015): a gate that
+    is mostly right-saturated (> 0.9) lets through, left-saturated (< 0.1) blocks.
+    Returns {gate: (left (units,), right (units,))} over the text's `length` steps.
+    """
+    from rnnviz.config import SIGMOID_GATES
+
+    out = {}
+    for name, values in trace.gates.items():
+        if name not in SIGMOID_GATES:
+            continue
+        flat = values.reshape(-1, values.shape[-1])[:length]
+        out[name] = ((flat < low).mean(axis=0), (flat > high).mean(axis=0))
+    return out
+
+
+def stateful_vs_stateless(cm: CharModel, text: str, window: int = WINDOW) -> dict[str, np.ndarray]:
+    """Returns bits per character by position within a window, with and without carried state.
+
+    The text is cut into consecutive windows of `window` characters (the tutorial's
+    training windows). Stateful: one pass over all windows, the state carried from each
+    to the next, as `stateful=True` does. Stateless: every window starts from the zero
+    state. Returns {"position", "stateful", "stateless", "windows"}: mean bits of the
+    prediction of character position+1 of each window, over all windows.
+    """
+    import keras
+
+    ids = cm.encode(text)
+    count = (len(ids) - 1) // window
+    if count < 1:
+        raise ConfigError(
+            "text", Described(f"{len(ids)} characters"), f"must hold more than {window}"
+        )
+    x = ids[: count * window].reshape(count, window)
+    y = ids[1 : count * window + 1].reshape(count, window)
+    fresh = build_model(
+        cm.cell, len(cm.vocab), cm.units, cm.model.get_layer("embedding").output_dim, count
+    )
+    fresh.set_weights(cm.model.get_weights())
+    fresh.get_layer("rnn").reset_state()
+    # Stateless: all windows as one batch from zero state. Stateful: one stream, in order.
+    stateless = keras.ops.convert_to_numpy(fresh(x))
+    one = build_model(
+        cm.cell, len(cm.vocab), cm.units, cm.model.get_layer("embedding").output_dim, 1
+    )
+    one.set_weights(cm.model.get_weights())
+    one.get_layer("rnn").reset_state()
+    stateful = keras.ops.convert_to_numpy(one(x.reshape(1, -1))).reshape(count, window, -1)
+
+    def bits(logits: np.ndarray) -> np.ndarray:
+        z = logits.astype(np.float64)
+        z -= z.max(axis=-1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+        picked = np.take_along_axis(logp, y[..., None], axis=-1)[..., 0]
+        return (-picked / np.log(2)).mean(axis=0)
+
+    return {
+        "position": np.arange(window),
+        "stateful": bits(stateful),
+        "stateless": bits(stateless),
+        "windows": np.array(count),
+    }

@@ -30,6 +30,8 @@ class Trace:
         outputs: per batch, exactly what the genuine Keras layer returned, as
             (name, array) pairs named "output", "state_h", "state_c".
         state_size: the Keras cell's `state_size`: [units, units] for LSTM, units otherwise.
+        layer_config: the Keras arguments of the layer that was traced (units,
+            activations, flags): what rebuilds the same layer for an analysis.
         labels: optional (batch_index, sample, time) strings naming each step's input, such
             as the character fed (the char model's trace); "" where a step is padding.
     """
@@ -44,6 +46,7 @@ class Trace:
     final_states: list[list[np.ndarray]]
     outputs: list[list[tuple[str, np.ndarray]]]
     state_size: list[int] | int = field(default=0)
+    layer_config: dict | None = None
     labels: np.ndarray | None = None
 
     def state(self, name: str) -> np.ndarray:

@@ -66,3 +66,216 @@ def test_a_state_the_cell_lacks_is_a_config_error_naming_state():
     gru = rnnviz.run(rnnviz.RunConfig(cell="gru"))
     with pytest.raises(rnnviz.ConfigError, match=r"^state='c'"):
         analysis.rank_units(gru, np.zeros(gru.h.shape[:3]), state="c")
+
+
+# ----- memory reach -----------------------------------------------------------------------
+
+
+def small(cell="lstm", **changes):
+    cfg = rnnviz.RunConfig(
+        cell=cell, batch_size=2, num_steps=6, num_features=2, hidden_size=3, num_batches=2,
+        signal="random", **changes,
+    )  # fmt: skip
+    return rnnviz.run(cfg)
+
+
+def oracle_h(trace, x, batch=0):
+    """h of every step from the NumPy oracle (float64) on inputs x of one batch."""
+    from tests.oracle import recur
+
+    states, _ = recur(trace.config.cell, x, trace.weights, trace.initial_states[batch],
+                      trace.config.reset_after)  # fmt: skip
+    return states[0]
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "simple_rnn"])
+def test_connectivity_equals_central_finite_differences_of_the_oracle(cell):
+    trace = small(cell)
+    target = 4
+    reach = analysis.connectivity(trace, target_step=target, batch=1, dtype="float64")
+    x = trace.inputs[1].astype(np.float64)
+    eps = 1e-5
+    expected = np.zeros(reach.shape)
+    for t in range(target + 1):
+        columns = []
+        for f in range(x.shape[2]):
+            up, down = x.copy(), x.copy()
+            up[:, t, f] += eps
+            down[:, t, f] -= eps
+            from tests.oracle import recur
+
+            def h_at(inputs):
+                states, _ = recur(cell, inputs, trace.weights, trace.initial_states[1])
+                return states[0][:, target]
+
+            columns.append((h_at(up) - h_at(down)) / (2 * eps))
+        expected[:, t] = np.sqrt(sum((c**2).sum(axis=1) for c in columns))
+    np.testing.assert_allclose(reach, expected, rtol=1e-4, atol=1e-9)
+
+
+def test_connectivity_is_zero_after_the_target_step():
+    reach = analysis.connectivity(small(), target_step=2)
+    assert reach.shape == (2, 6)
+    np.testing.assert_array_equal(reach[:, 3:], 0)
+    assert (reach[:, :3] > 0).all()
+
+
+def test_a_simple_rnn_with_tiny_recurrent_weights_forgets_with_distance():
+    trace = small("simple_rnn")
+    weights = [trace.weights[0], trace.weights[1] * 0.1, trace.weights[2]]
+    cfg = trace.config
+    tiny = rnnviz.run(cfg, inputs=trace.inputs, weights=weights)
+    reach = analysis.connectivity(tiny, target_step=-1)
+    assert (np.diff(reach, axis=1) > 0).all()  # the nearer the step, the stronger the reach
+    assert (reach[:, 0] < 1e-3 * reach[:, -1]).all()
+
+
+# ----- interventions ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("cell", "state"), [("lstm", "h"), ("lstm", "c"), ("gru", "h")])
+def test_intervene_equals_the_oracle_restarted_from_the_modified_state(cell, state):
+    from tests.oracle import recur
+
+    trace = small(cell)
+    after = analysis.intervene(trace, unit=1, step=2, value=0.9, state=state, batch=0, sample=1)
+    start = [trace.h[0, 1:2, 2].astype(np.float64).copy()]
+    if cell == "lstm":
+        start.append(trace.c[0, 1:2, 2].astype(np.float64).copy())
+    start[("h", "c").index(state)][0, 1] = 0.9
+    states, gates = recur(cell, trace.inputs[0, 1:2, 3:], trace.weights, start)
+    np.testing.assert_allclose(after.h[0, 1, 3:], states[0][0], rtol=1e-5, atol=2e-6)
+    if cell == "lstm":
+        np.testing.assert_allclose(after.c[0, 1, 3:], states[1][0], rtol=1e-5, atol=2e-6)
+    for name, g in gates.items():
+        np.testing.assert_allclose(after.gates[name][0, 1, 3:], g[0], rtol=1e-5, atol=2e-6)
+    assert after.state(state)[0, 1, 2, 1] == np.float32(0.9)
+
+
+def test_intervene_leaves_earlier_steps_and_other_samples_unchanged():
+    trace = small()
+    after = analysis.intervene(trace, unit=0, step=3, value=-0.5, batch=1, sample=0)
+    np.testing.assert_array_equal(after.h[0], trace.h[0])
+    np.testing.assert_array_equal(after.h[1, :, :3], trace.h[1, :, :3])
+    np.testing.assert_array_equal(after.h[1, 1], trace.h[1, 1])
+    assert not np.allclose(after.h[1, 0, 4:], trace.h[1, 0, 4:])
+
+
+def test_intervening_with_the_value_already_there_changes_nothing():
+    trace = small("gru")
+    same = float(trace.h[0, 0, 1, 2])
+    after = analysis.intervene(trace, unit=2, step=1, value=same)
+    np.testing.assert_allclose(after.h, trace.h, rtol=1e-6, atol=1e-7)
+
+
+def test_a_stateful_trace_carries_the_intervention_into_the_next_batch():
+    trace = small(stateful=True)
+    after = analysis.intervene(trace, unit=0, step=5, value=0.8, batch=0, sample=0)
+    np.testing.assert_array_equal(after.initial_states[1][0][0], after.h[0, 0, -1])
+    assert not np.allclose(after.h[1, 0], trace.h[1, 0])
+    np.testing.assert_array_equal(after.h[1, 1], trace.h[1, 1])
+
+
+# ----- trajectories ----------------------------------------------------------------------
+
+
+def test_pca_equals_an_svd_of_the_centred_stacked_states():
+    trace = small()
+    result = analysis.pca(trace, n=2)
+    rows = trace.h.reshape(-1, 3).astype(np.float64)
+    centred = rows - rows.mean(axis=0)
+    _, s, vt = np.linalg.svd(centred, full_matrices=False)
+    np.testing.assert_allclose(np.abs(result.components), np.abs(vt[:2]), rtol=1e-9)
+    np.testing.assert_allclose(result.explained_variance_ratio, s[:2] ** 2 / (s**2).sum())
+    assert result.explained_variance_ratio.sum() <= 1 + 1e-12
+    projected = result.project(trace)
+    assert projected.shape == (2, 2, 6, 2)
+    np.testing.assert_allclose(projected.reshape(-1, 2), centred @ result.components.T)
+
+
+def test_two_traces_share_pca_axes():
+    a, b = small(), small(stateful=True)
+    result = analysis.pca([a, b], n=3)
+    both = np.concatenate([a.h.reshape(-1, 3), b.h.reshape(-1, 3)]).astype(np.float64)
+    np.testing.assert_allclose(result.mean, both.mean(axis=0))
+    np.testing.assert_allclose(result.explained_variance_ratio.sum(), 1.0)  # 3 of 3 axes
+
+
+# ----- select and match ------------------------------------------------------------------
+
+
+def pattern_trace():
+    """A trace whose units 1 and 3 are on (0.8) at steps 5-9 and 30-34 of sample 0 and
+    steps 12-16 of sample 1, and off (-0.5) elsewhere; unit 0 is on at 30-34 too."""
+    import dataclasses
+
+    cfg = rnnviz.RunConfig(batch_size=2, num_steps=20, hidden_size=5, num_batches=2)
+    trace = rnnviz.run(cfg)
+    flat = np.full((2, 40, 5), -0.5, np.float32)
+    for s, t0 in ((0, 5), (0, 30), (1, 12)):
+        flat[s, t0 : t0 + 5, [1, 3]] = 0.8
+    flat[0, 30:35, 0] = 0.8
+    h = flat.reshape(2, 2, 20, 5).transpose(1, 0, 2, 3)
+    return dataclasses.replace(trace, h=h)
+
+
+def test_match_finds_the_planted_pattern_first_and_ranks_noisier_copies_lower():
+    found = analysis.match(pattern_trace(), units=[1, 3], start=5, end=9, sample=0)
+    assert (found[0].sample, found[0].start, found[0].end) == (1, 12, 16)
+    assert (found[0].hits, found[0].extra) == (2, 0)
+    assert (found[1].sample, found[1].start, found[1].score) == (0, 30, 1)  # unit 0 is on too
+
+
+def test_match_respects_the_threshold():
+    assert analysis.match(pattern_trace(), units=[1, 3], start=5, end=9, threshold=0.9) == []
+
+
+def test_match_refuses_an_empty_selection_or_a_range_out_of_order():
+    with pytest.raises(rnnviz.ConfigError, match=r"^units="):
+        analysis.match(pattern_trace(), units=[], start=0, end=3)
+    with pytest.raises(rnnviz.ConfigError, match=r"^end="):
+        analysis.match(pattern_trace(), units=[1], start=5, end=3)
+    with pytest.raises(rnnviz.ConfigError, match=r"^start="):
+        analysis.match(pattern_trace(), units=[1], start=99, end=100)
+
+
+# ----- comparing ---------------------------------------------------------------------------
+
+
+def test_comparing_a_trace_with_itself_gives_zero_difference_identity_matching_r_1():
+    trace = small()
+    result = analysis.compare(trace, trace)
+    np.testing.assert_array_equal(result.h_difference, 0)
+    np.testing.assert_array_equal(result.matching, np.arange(3))
+    np.testing.assert_allclose(np.diag(result.correlation), 1.0)
+
+
+def test_compare_matches_permuted_units_back_to_their_partners():
+    import dataclasses
+
+    trace = small()
+    permuted = dataclasses.replace(trace, h=trace.h[..., [2, 0, 1]])
+    result = analysis.compare(trace, permuted)
+    np.testing.assert_array_equal(result.matching, [1, 2, 0])
+
+
+def test_compare_refuses_traces_of_different_input_shapes():
+    with pytest.raises(rnnviz.ConfigError, match=r"^b="):
+        analysis.compare(small(), rnnviz.run(rnnviz.RunConfig()))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [({"unit": 3}, "unit"), ({"step": 6}, "step"), ({"state": "c", "cell": "gru"}, "state"),
+     ({"value": float("nan")}, "value"), ({"batch": 2}, "batch"), ({"sample": -1}, "sample")],
+)  # fmt: skip
+def test_bad_intervention_is_a_config_error_naming_the_field(kwargs, field):
+    cell = kwargs.pop("cell", "lstm")
+    args = {"unit": 0, "step": 0, "value": 0.1, **kwargs}
+    with pytest.raises(rnnviz.ConfigError, match=rf"^{field}="):
+        analysis.intervene(small(cell), **args)
+
+
+def test_connectivity_refuses_a_target_step_out_of_range():
+    with pytest.raises(rnnviz.ConfigError, match=r"^target_step="):
+        analysis.connectivity(small(), target_step=6)

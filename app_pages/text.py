@@ -1,0 +1,266 @@
+"""The Text page: the tutorial's char-RNN on Python source, the text coloured by one unit."""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import streamlit as st
+
+from rnnviz import analysis, figures
+from rnnviz import text as T
+from rnnviz.concepts import CONCEPT_TITLES, CONCEPTS
+from rnnviz.config import CELLS, GATES
+from rnnviz.urlstate import CELL_LABELS
+
+BIND = "query-params"
+BY_NUMBER = "units_by_number"
+CHOICES = (*CONCEPTS, BY_NUMBER)
+CHOICE_TITLES = {**CONCEPT_TITLES, BY_NUMBER: "units by number"}
+#: Characters of validation text the stateful-vs-stateless plot reads (50 windows of 100).
+LOSS_TEXT = 5_000
+
+
+@st.cache_resource(show_spinner="Loading the character model…")
+def model(cell: str) -> T.CharModel:
+    return T.load_char_model(cell)
+
+
+@st.cache_resource(max_entries=16, show_spinner="Running the character model over the text…")
+def analyse(cell: str, text: str) -> dict:
+    """Everything the page shows of a text that does not depend on the chosen unit.
+
+    A resource cache (shared, never copied, never modified): a data cache would copy the
+    per-character states (tens of MB) on every rerun.
+    """
+    cm = model(cell)
+    trace = T.trace_text(cm, text)
+    n = len(text)
+    probs = T.next_char_probs(cm, text, trace)
+    top = np.argsort(-probs, axis=1)[:, :5]
+    top_p = np.take_along_axis(probs, top, axis=1)
+    predictions = [
+        "<br>next: "
+        + ", ".join(
+            f"{html.escape(repr(cm.vocab[j]))} {p:.0%}"
+            for j, p in zip(top[i], top_p[i], strict=True)
+        )
+        for i in range(n)
+    ]
+    states = {name: T.text_states(trace, n, name) for name in trace.config.state_names}
+    gates = {name: g.reshape(-1, g.shape[-1])[:n] for name, g in trace.gates.items()}
+    rankings = {
+        name: analysis.rank_units(trace, concept(text)) for name, concept in CONCEPTS.items()
+    }
+    return {
+        "trace": trace,
+        "states": states,
+        "gates": gates,
+        "predictions": predictions,
+        "rankings": rankings,
+        "saturation": T.gate_saturation(trace, 0, n),
+        "bits": T.bits_per_char(cm, text) if n > 1 else float("nan"),
+    }
+
+
+@st.cache_resource(
+    show_spinner="Measuring the loss with and without carried state (a few seconds)…"
+)
+def window_curves(cell: str) -> dict:
+    return T.stateful_vs_stateless(model(cell), T.split_text()[1][:LOSS_TEXT])
+
+
+def hover_texts(text: str, result: dict, unit: int, cell: str) -> list[str]:
+    """One HTML-safe hover label per character: the unit's value, its gates, the top 5."""
+    h = result["states"]["h"][:, unit]
+    c = result["states"].get("c")
+    gates = result["gates"]
+    out = []
+    for i, ch in enumerate(text):
+        parts = [f"{html.escape(repr(ch))} · character {i}", f"unit {unit}: h = {h[i]:+.4f}"]
+        if c is not None:
+            parts.append(f"c = {c[i, unit]:+.4f}")
+        if gates:
+            parts.append(", ".join(f"{name} {gates[name][i, unit]:.2f}" for name in GATES[cell]))
+        out.append("<br>".join(parts) + result["predictions"][i])
+    return out
+
+
+def set_unit(unit: int) -> None:
+    st.session_state["text_unit"] = unit
+
+
+def settings_ui() -> tuple[str, str]:
+    sb = st.sidebar
+    sb.subheader("Character model")
+    cell = sb.selectbox(
+        "cell",
+        CELLS,
+        format_func=CELL_LABELS.get,
+        key="text_cell",
+        bind=BIND,
+        help="The recurrent layer of the tutorial's model, trained on Python source.",
+    )
+    concept = sb.radio(
+        "find the unit that tracks",
+        CHOICES,
+        format_func=CHOICE_TITLES.get,
+        key="concept",
+        bind=BIND,
+        help="Units ranked by |Pearson r| between their h and the concept, over this text.",
+    )
+    return cell, concept
+
+
+def main() -> None:
+    cell, concept = settings_ui()
+    cm = model(cell)
+    info = cm.info
+    st.title("Read a network's mind")
+    st.markdown(
+        f"The TensorFlow tutorial's character model, `Embedding → {CELL_LABELS[cell]}"
+        f"({cm.units}, return_sequences=True, stateful=True) → Dense({len(cm.vocab)})`, "
+        f"trained on {len(T.corpus_files())} modules of Python's standard library. "
+        "Each character is coloured by one unit's h after reading it."
+    )
+    text = st.text_area(
+        "Text (Python source; paste your own)",
+        value=T.default_snippet(),
+        max_chars=T.MAX_TEXT,
+        height=160,
+        key="text",
+        bind=BIND,
+        help=f"At most {T.MAX_TEXT:,} characters. Characters the model never saw show as �.",
+    )
+    if not text:
+        st.info("Type or paste some text.")
+        return
+    result = analyse(cell, text)
+    units = cm.units
+    st.caption(
+        f"{len(text):,} characters · the model's bits per character on this text: "
+        f"{result['bits']:.3f} (validation: {info.get('val_bits_per_char', float('nan')):.3f})"
+    )
+    if concept != BY_NUMBER:
+        ranked = result["rankings"][concept][:3]
+        st.markdown(
+            f"**Units that track *{CONCEPT_TITLES[concept]}*** (click one to colour by it):"
+        )
+        cols = st.columns(3)
+        for col, (unit, r) in zip(cols, ranked, strict=True):
+            col.button(
+                f"unit {unit} · r = {r:+.2f}",
+                key=f"pick_{unit}",
+                on_click=set_unit,
+                args=(unit,),
+                width="stretch",
+            )
+        default_unit = ranked[0][0]
+    else:
+        default_unit = 0
+    unit = int(
+        st.number_input(
+            "unit",
+            0,
+            units - 1,
+            value=default_unit,
+            key="text_unit",
+            bind=BIND,
+            help=f"Any of the {units} units (0–{units - 1}).",
+        )
+    )
+    values = result["states"]["h"][:, unit]
+    r = (
+        analysis.correlations(result["states"]["h"][:, [unit]], CONCEPTS[concept](text))[0]
+        if (concept != BY_NUMBER)
+        else None
+    )
+    title = f"unit {unit} of the {CELL_LABELS[cell]}" + (
+        f" · r = {r:+.2f} with {CONCEPT_TITLES[concept]}" if r is not None else ""
+    )
+    st.plotly_chart(
+        figures.text_heatmap(
+            text, values, hover_texts(text, result, unit, cell), title=title, bound=1.0
+        ),
+        key="fig_text",
+    )
+    st.caption(
+        "Red: the unit is positive, blue: negative (h is between −1 and 1). Hover a character "
+        "for the exact value, the unit's gates and the model's five likeliest next characters."
+    )
+
+    if result["saturation"]:
+        with st.expander("Gates: how often is this unit's gate saturated?"):
+            st.plotly_chart(
+                figures.gate_saturation(result["saturation"], unit), key="fig_saturation"
+            )
+            st.caption(
+                "Each dot is a unit; the star is the one chosen. Right-saturated (open) forget "
+                "gates keep the cell state for long: those units can remember across lines."
+            )
+
+    generation_ui(cm, unit)
+    stateful_ui(cell)
+
+
+def generation_ui(cm: T.CharModel, unit: int) -> None:
+    st.subheader("Let it write")
+    cols = st.columns([3, 1, 1, 1])
+    prime = cols[0].text_input("start with", value="def ", max_chars=200, key="prime")
+    length = cols[1].number_input("characters", 1, T.MAX_GENERATE, 300, key="gen_length")
+    temperature = cols[2].number_input(
+        "temperature",
+        0.01,
+        10.0,
+        0.6,
+        step=0.1,
+        key="temperature",
+        bind=BIND,
+        help="Below 1: safer, repetitive; above 1: wilder. From 0.01 to 10.",
+    )
+    seed = cols[3].number_input("seed", 0, 2**31 - 1, 0, key="gen_seed")
+    if st.button("Generate", key="generate"):
+        try:
+            with st.spinner("Sampling character by character…"):
+                made = T.generate(cm, prime, int(length), float(temperature), int(seed))
+            st.session_state["generated"] = (cm.cell, prime, made)
+        except Exception as error:  # a ConfigError names the field
+            st.error(str(error))
+    generated = st.session_state.get("generated")
+    if generated and generated[0] == cm.cell:
+        _, prime, made = generated
+        whole = prime + made
+        result = analyse(cm.cell, whole[: T.MAX_TEXT])
+        st.plotly_chart(
+            figures.text_heatmap(
+                whole,
+                result["states"]["h"][:, unit],
+                hover_texts(whole, result, unit, cm.cell),
+                title=f"Generated after {prime!r}, coloured by unit {unit}",
+                bound=1.0,
+            ),
+            key="fig_generated",
+        )
+
+
+def stateful_ui(cell: str) -> None:
+    st.subheader("Why the tutorial sets stateful=True")
+    st.markdown(
+        "The model was trained on windows of 100 characters, the state carried from each window "
+        "to the next. Feed validation text the same way, or restart every window from zero state, "
+        "and compare the loss at each position of the window:"
+    )
+    if st.toggle("Measure it (a few seconds the first time)", key="measure_stateful"):
+        curves = window_curves(cell)
+        st.plotly_chart(figures.window_loss(curves, T.WINDOW), key="fig_window_loss")
+        gap = curves["stateless"] - curves["stateful"]
+        first = float(gap[:10].mean())
+        late = float(gap[-50:].mean())
+        st.caption(
+            f"Over {int(curves['windows'])} windows of validation text: without the carried "
+            f"state the first 10 characters of a window cost {first:+.2f} bits more each; "
+            f"by the second half of the window the gap is {late:+.2f} bits."
+        )
+
+
+main()
