@@ -5,6 +5,7 @@ Importing this module loads no TensorFlow.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,6 +106,54 @@ def _check_index(field: str, value: Any, count: int, negative: bool = False) -> 
     return int(value) % count
 
 
+_jacobians: dict[str, Any] = {}
+_jacobian_lock = threading.Lock()
+#: Compiled Jacobian functions kept (each holds a small Keras layer).
+MAX_JACOBIANS = 16
+
+
+def _jacobian_function(trace: Trace, dtype: str) -> Any:
+    """Returns a cached tf.function computing ∂h_last/∂x for the trace's kind of layer.
+
+    Keyed by the layer's configuration, not its weights (assigned per call): a new seed or
+    epoch retraces nothing. Inputs of any batch size and length.
+    """
+    import json
+
+    import tensorflow as tf
+
+    key = json.dumps(
+        [trace.config.cell, trace.layer_config, trace.config.num_features, dtype],
+        sort_keys=True,
+        default=str,
+    )
+    with _jacobian_lock:
+        fn = _jacobians.get(key)
+        if fn is not None:
+            return fn
+        layer = _layer_for(trace, dtype)
+        spec = tf.TensorSpec((None, None, trace.config.num_features), dtype)  # any B, T
+        states = [tf.TensorSpec((None, trace.config.hidden_size), dtype)] * len(
+            trace.config.state_names
+        )
+
+        @tf.function(input_signature=[spec, states])
+        def jacobian(x: Any, initial: list[Any]) -> Any:
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                h = layer(x, initial_state=initial)[:, -1]  # (B, U)
+            # One backward pass per unit, vectorised by pfor. Measured faster than one
+            # pass over the batch repeated per unit (0.07 s vs 0.09 s for 8 x 100 x 64)
+            # and than XLA (0.2 s: XLA cannot compile pfor's TensorLists).
+            return tape.batch_jacobian(h, x)  # (B, U, T, F)
+
+        jacobian.layer = layer
+        if len(_jacobians) >= MAX_JACOBIANS:
+            _jacobians.pop(next(iter(_jacobians)))
+        _jacobians[key] = jacobian
+        return jacobian
+
+
 def connectivity(
     trace: Trace, target_step: int = -1, batch: int = 0, dtype: str = "float32"
 ) -> np.ndarray:
@@ -123,18 +172,12 @@ def connectivity(
     target = _check_index("target_step", target_step, cfg.num_steps, negative=True)
     if dtype not in ("float32", "float64"):
         raise ConfigError("dtype", dtype, "must be float32 or float64")
-    layer = _layer_for(trace, dtype)
+    jacobian = _jacobian_function(trace, dtype)
     x = tf.constant(trace.inputs[batch, :, : target + 1], dtype=dtype)
     initial = [tf.constant(s, dtype=dtype) for s in trace.initial_states[batch]]
-
-    @tf.function(reduce_retracing=True)
-    def jacobian(x: Any, initial: list[Any]) -> Any:
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            h = layer(x, initial_state=initial)[:, -1]  # (B, U)
-        return tape.batch_jacobian(h, x)  # (B, U, T, F)
-
-    jac = jacobian(x, initial).numpy().astype(np.float64)
+    with _jacobian_lock:
+        jacobian.layer.set_weights(trace.weights)
+        jac = jacobian(x, initial).numpy().astype(np.float64)
     out = np.zeros((cfg.batch_size, cfg.num_steps))
     out[:, : target + 1] = np.sqrt((jac**2).sum(axis=(1, 3)))
     return out
