@@ -18,6 +18,8 @@ PAGES = [
     st.Page(
         "app_pages/train.py", title="Train", icon=":material/model_training:", url_path="train"
     ),
+    st.Page("app_pages/text.py", title="Text", icon=":material/article:", url_path="text"),
+    st.Page("app_pages/why.py", title="Why", icon=":material/psychology:", url_path="why"),
 ]
 
 page = st.navigation(PAGES)

@@ -1,0 +1,385 @@
+"""The Why page: memory reach, interventions, trajectories, pattern matching, comparison."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+import rnnviz
+from rnnviz import analysis, figures
+from rnnviz import text as T
+from rnnviz.config import CELLS
+from rnnviz.tasks import TASKS
+from rnnviz.training import load_pretrained
+from rnnviz.urlstate import CELL_LABELS
+
+BIND = "query-params"
+QUESTIONS = {
+    "reach": "How far back does it remember?",
+    "unit": "What does this unit do?",
+    "trajectory": "Where does the state go?",
+    "pattern": "Where else does this pattern occur?",
+    "compare": "What changed?",
+}
+EXPLAIN = {
+    "reach": "Each cell is how strongly the state at the target step changes when the input at "
+    "step t is nudged (the size of ∂h_target/∂x_t, from TensorFlow's autodiff through the Keras "
+    "layer). Bright far to the left of the target: the network still remembers that input.",
+    "unit": "One unit's state is overwritten at one step and the same layer runs on from there. "
+    "The bottom heatmap is what changed: red/blue after the step is the unit's influence.",
+    "trajectory": "Every step's state, squeezed onto the two (or three) directions in which the "
+    "states vary most (PCA). One line per sample and batch; big dots mark where batches start "
+    "and end.",
+    "pattern": "Pick units and a time range: the units that stay above the threshold throughout "
+    "form a pattern. The list shows other ranges where the same units are on and few others are "
+    "(as in LSTMVis).",
+    "compare": "Two networks or settings on the same input: how far apart their states are at "
+    "each step, and which unit of one behaves like which unit of the other.",
+}
+SOURCES = {
+    "synthetic": "A random layer (as on Explore)",
+    "task": "A trained task",
+    "text": "The char model",
+}
+
+
+@dataclass
+class Source:
+    """A trace to analyse and what the page can say about it."""
+
+    trace: rnnviz.Trace
+    label: str
+    kind: str
+    run: Any = None  # TrainingRun, for the task source
+    model: Any = None  # CharModel, for the text source
+    text: str = ""
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the pretrained network…")
+def pretrained(task: str, cell: str):
+    return load_pretrained(task, cell)
+
+
+@st.cache_resource(max_entries=32, show_spinner="Running the Keras layer…")
+def synthetic(cfg_key: tuple) -> rnnviz.Trace:
+    return rnnviz.run(rnnviz.RunConfig(**dict(cfg_key)))
+
+
+@st.cache_resource(max_entries=8, show_spinner="Running the character model…")
+def text_trace(cell: str, text: str) -> tuple:
+    cm = T.load_char_model(cell)
+    return cm, T.trace_text(cm, text)
+
+
+def text_available() -> bool:
+    return bool(T.read_manifest().get("text"))
+
+
+def source_ui() -> Source:
+    sb = st.sidebar
+    options = [s for s in SOURCES if s != "text" or text_available()]
+    kind = sb.selectbox("source", options, format_func=SOURCES.get, key="source", bind=BIND)
+    if kind == "task":
+        task = sb.selectbox(
+            "task", list(TASKS), format_func=lambda n: TASKS[n].title, key="why_task", bind=BIND
+        )
+        cell = sb.selectbox("cell", CELLS, format_func=CELL_LABELS.get, key="why_cell", bind=BIND)
+        run = pretrained(task, cell)
+        epoch = sb.slider("epoch", 0, run.epochs_done, run.epochs_done, key="why_epoch", bind=BIND)
+        return Source(
+            run.trace(int(epoch)),
+            f"{CELL_LABELS[cell]} on '{task}' after epoch {epoch}",
+            kind,
+            run=run,
+        )
+    if kind == "text":
+        cell = sb.selectbox("cell", CELLS, format_func=CELL_LABELS.get, key="why_cell", bind=BIND)
+        snippet = T.default_snippet()[:400]
+        cm, trace = text_trace(cell, snippet)
+        return Source(
+            trace,
+            f"the {CELL_LABELS[cell]} char model on held-out code",
+            kind,
+            model=cm,
+            text=snippet,
+        )
+    cell = sb.selectbox("cell", CELLS, format_func=CELL_LABELS.get, key="why_cell", bind=BIND)
+    hidden = int(sb.number_input("hidden_size", 1, 64, 8, key="why_units", bind=BIND))
+    steps = int(sb.number_input("num_steps", 2, 60, 10, key="why_steps", bind=BIND))
+    stateful = sb.toggle("stateful", value=True, key="why_stateful", bind=BIND)
+    seed = int(sb.number_input("seed", 0, 2**31 - 1, 0, key="why_seed", bind=BIND))
+    cfg = dict(
+        cell=cell,
+        batch_size=2,
+        num_steps=steps,
+        num_features=1,
+        hidden_size=hidden,
+        num_batches=3,
+        stateful=stateful,
+        seed=seed,
+        signal="sine",
+    )
+    label = f"a random {CELL_LABELS[cell]}({hidden}), stateful={stateful}, on a sine"
+    return Source(synthetic(tuple(sorted(cfg.items()))), label, kind)
+
+
+def pick_index(label: str, count: int, key: str, default: int = 0, help: str = "") -> int:
+    return int(
+        st.number_input(
+            label, 0, max(count - 1, 0), min(default, count - 1), key=key, bind=BIND, help=help
+        )
+    )
+
+
+# ----- the questions --------------------------------------------------------------------------
+
+
+def reach_ui(src: Source) -> None:
+    cfg = src.trace.config
+    cols = st.columns(2)
+    with cols[0]:
+        target = pick_index("target step", cfg.num_steps, "target", cfg.num_steps - 1)
+    with cols[1]:
+        batch = pick_index("batch", cfg.num_batches, "why_batch")
+    reach = analysis.connectivity(src.trace, target, batch)
+    st.plotly_chart(figures.reach_heatmap(reach, target), key="fig_reach")
+    if src.kind == "task":
+        run = src.run
+        reaches = {
+            CELL_LABELS[c]: analysis.connectivity(pretrained(run.task.name, c).trace(-1), target)
+            for c in CELLS
+        }
+        st.plotly_chart(figures.reach_lines(reaches, target), key="fig_reach_lines")
+        first = {k: float(v[:, 0].mean()) for k, v in reaches.items()}
+        st.caption(
+            "After training, pull of step 0 on step "
+            f"{target}: " + ", ".join(f"{k} {v:.1e}" for k, v in first.items()) + "."
+        )
+
+
+def unit_ui(src: Source) -> None:
+    cfg = src.trace.config
+    cols = st.columns(5)
+    with cols[0]:
+        unit = pick_index("unit", cfg.hidden_size, "why_unit")
+    with cols[1]:
+        step = pick_index("step", cfg.num_steps, "why_step", cfg.num_steps // 3)
+    with cols[2]:
+        value = st.number_input("set it to", -5.0, 5.0, 1.0, step=0.1, key="why_value", bind=BIND)
+    with cols[3]:
+        state = st.selectbox("state", cfg.state_names, key="why_state", bind=BIND)
+    with cols[4]:
+        sample = pick_index("sample", cfg.batch_size, "why_sample")
+    after = analysis.intervene(src.trace, unit, step, float(value), state=state, sample=sample)
+    st.plotly_chart(
+        figures.intervention(src.trace, after, sample, step, unit, state), key="fig_intervene"
+    )
+    if src.kind == "task":
+        run = src.run
+        head = run.head_weights(-1) if run else None
+        before_p, after_p = (
+            _task_output(run, src.trace, head, sample),
+            _task_output(run, after, head, sample),
+        )
+        st.markdown("**What the trained network outputs for this sample**")
+        st.table(
+            {
+                "": ["before", "after"],
+                **{
+                    name: [f"{a:.3f}", f"{b:.3f}"]
+                    for name, a, b in zip(before_p[0], before_p[1], after_p[1], strict=True)
+                },
+            }
+        )
+    elif src.kind == "text":
+        n = len(src.text)
+        if step + 1 < n:
+            before = T._probs_from_trace(src.model, src.trace, n)[step]
+            changed = T._probs_from_trace(src.model, after, n)[step]
+            top = np.argsort(-changed)[:5]
+            st.markdown(
+                f"**Next-character prediction after {src.text[step]!r} (character {step})**"
+            )
+            st.table(
+                {
+                    "character": [repr(src.model.vocab[j]) for j in top],
+                    "before": [f"{before[j]:.1%}" for j in top],
+                    "after": [f"{changed[j]:.1%}" for j in top],
+                }
+            )
+
+
+def _task_output(run, trace, head, sample) -> tuple[list[str], np.ndarray]:
+    """(names, values) of what the model outputs for a sample: class probabilities, a value."""
+    kernel, bias = head
+    h = trace.h[0, sample] if run.task.every_step else trace.h[0, sample, -1]
+    z = h.astype(np.float64) @ kernel + bias
+    if run.task.kind == "classification":
+        z = np.exp(z - z.max(axis=-1, keepdims=True))
+        p = z / z.sum(axis=-1, keepdims=True)
+        if run.task.every_step:
+            return [f"depth at last step = {k}" for k in range(p.shape[-1])], p[-1]
+        return [f"p(symbol {k})" for k in range(p.shape[-1])], p
+    values = z[..., 0]
+    return (["output at last step"], np.atleast_1d(values)[-1:])
+
+
+def trajectory_ui(src: Source) -> None:
+    cfg = src.trace.config
+    cols = st.columns(2)
+    with cols[0]:
+        sample = pick_index("sample", cfg.batch_size, "why_sample")
+    with cols[1]:
+        three = st.toggle("3-D", key="why_3d", bind=BIND)
+    traces = {src.label: src.trace}
+    if src.kind == "synthetic":
+        other = synthetic(
+            tuple(
+                sorted({**cfg.to_dict(), "stateful": not cfg.stateful, "reset_before": ()}.items())
+            )
+        )
+        name = "stateful=False" if cfg.stateful else "stateful=True"
+        traces = {f"stateful={cfg.stateful}": src.trace, name: other}
+        st.caption(
+            "Solid and dotted alternate by batch. With stateful=True, each batch's line starts "
+            "where the previous one ended; with stateful=False it jumps back to the start."
+        )
+    n = min(3, cfg.hidden_size)
+    result = analysis.pca(list(traces.values()), n=n)
+    projected = {label: result.project(t) for label, t in traces.items()}
+    st.plotly_chart(
+        figures.trajectories(projected, sample, result.explained_variance_ratio, three_d=three),
+        key="fig_trajectory",
+    )
+
+
+def pattern_ui(src: Source) -> None:
+    cfg = src.trace.config
+    total = cfg.num_batches * cfg.num_steps
+    cols = st.columns(4)
+    with cols[0]:
+        start = pick_index("from step", total, "why_start", 0)
+    with cols[1]:
+        end = pick_index("to step", total, "why_end", min(total - 1, start + 3))
+    with cols[2]:
+        threshold = st.number_input(
+            "on above", -1.0, 1.0, 0.3, step=0.05, key="why_threshold", bind=BIND
+        )
+    with cols[3]:
+        sample = pick_index("sample", cfg.batch_size, "why_sample")
+    flat = analysis._flat(src.trace.h)[sample]
+    lo, hi = min(start, end), max(start, end)
+    active = np.flatnonzero((flat[lo : hi + 1] > threshold).all(axis=0))
+    units = st.multiselect(
+        "units (preselected: those on throughout the range)",
+        list(range(cfg.hidden_size)),
+        default=[int(u) for u in active[:8]],
+        key=f"why_units_{lo}_{hi}_{sample}",
+    )
+    if not units:
+        st.info(
+            "No unit is above the threshold throughout that range: pick units, widen or lower it."
+        )
+        return
+    if end < start:
+        st.warning(f"'to step' ({end}) is before 'from step' ({start}).")
+        return
+    found = analysis.match(src.trace, units, start, end, float(threshold), sample=sample)
+    if not found:
+        st.info("The pattern occurs nowhere else.")
+        return
+    rows = []
+    for m in found:
+        row = {
+            "sample": m.sample,
+            "steps": f"{m.start}–{m.end}",
+            "pattern units on": m.hits,
+            "other units on": m.extra,
+            "score": m.score,
+        }
+        if m.text:
+            row["text"] = repr(m.text)
+        rows.append(row)
+    if src.kind == "text":
+        st.caption(f"Selection: {src.text[start : end + 1]!r}")
+    st.dataframe(rows, key="why_matches")
+
+
+def compare_ui(src: Source) -> None:
+    if src.kind == "synthetic":
+        cfg = src.trace.config
+        a = synthetic(tuple(sorted({**cfg.to_dict(), "stateful": True}.items())))
+        b = synthetic(
+            tuple(sorted({**cfg.to_dict(), "stateful": False, "reset_before": ()}.items()))
+        )
+        names = ("stateful=True", "stateful=False")
+    elif src.kind == "task":
+        run = src.run
+        mode = st.radio(
+            "compare", ("two cells", "two epochs"), horizontal=True, key="why_compare", bind=BIND
+        )
+        if mode == "two cells":
+            other = st.selectbox(
+                "with",
+                [c for c in CELLS if c != run.cell],
+                format_func=CELL_LABELS.get,
+                key="why_other",
+            )
+            a, b = src.trace, pretrained(run.task.name, other).trace(-1)
+            names = (CELL_LABELS[run.cell], CELL_LABELS[other])
+        else:
+            first = st.slider("earlier epoch", 0, run.epochs_done, 0, key="why_epoch_a")
+            a, b = run.trace(int(first)), run.trace(-1)
+            names = (f"epoch {first}", f"epoch {run.epochs_done}")
+    else:
+        other = st.selectbox(
+            "with",
+            [c for c in CELLS if c != src.model.cell],
+            format_func=CELL_LABELS.get,
+            key="why_other",
+        )
+        _, b = text_trace(other, src.text)
+        a = src.trace
+        names = (CELL_LABELS[src.model.cell], CELL_LABELS[other])
+    result = analysis.compare(a, b)
+    if result.step_difference is not None:
+        st.plotly_chart(
+            figures.reach_heatmap(
+                result.step_difference[0],
+                a.config.num_steps - 1,
+                title=f"‖h({names[1]}) − h({names[0]})‖ per step, batch 0",
+            ).update_traces(colorbar=dict(title=dict(text="log10 distance"))),
+            key="fig_compare_steps",
+        )
+    st.plotly_chart(
+        figures.correlation_matrix(result.correlation, result.matching, *names), key="fig_corr"
+    )
+    if result.pca is not None:
+        projected = {names[0]: result.pca.project(a), names[1]: result.pca.project(b)}
+        st.plotly_chart(
+            figures.trajectories(projected, 0, result.pca.explained_variance_ratio),
+            key="fig_compare_pca",
+        )
+
+
+def main() -> None:
+    question = st.sidebar.radio(
+        "question", list(QUESTIONS), format_func=QUESTIONS.get, key="question", bind=BIND
+    )
+    src = source_ui()
+    st.title(QUESTIONS[question])
+    st.caption(f"On {src.label}.")
+    st.markdown(EXPLAIN[question])
+    {
+        "reach": reach_ui,
+        "unit": unit_ui,
+        "trajectory": trajectory_ui,
+        "pattern": pattern_ui,
+        "compare": compare_ui,
+    }[question](src)
+
+
+main()
