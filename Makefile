@@ -36,6 +36,7 @@ test: $(VENV)/.dev chromium lint
 bench: $(VENV)/.dev
 	$(PY) -m rnnviz.bench
 	$(PY) -m rnnviz.bench_training
+	$(PY) -m rnnviz.bench_analysis
 
 bench-browser: $(VENV)/.dev chromium
 	$(PY) scripts/bench_browser.py

@@ -1,0 +1,131 @@
+"""Benchmark of the analyses on traces (the Why page) and of the char model (the Text page).
+
+Run it with `python -m rnnviz.bench_analysis` (part of `make bench`).
+
+Analyses, on an LSTM with hidden_size 64, 100 steps, batch 8 (one batch), each ratio of
+medians measured interleaved with the forward trace it is compared with:
+1. connectivity(trace) / the forward Trace (rnnviz.run, steady state). Goal <= 3.
+2. intervene(trace, step=50) / the forward Trace. Goal <= 1.2.
+3. match() over 20,000 steps x 256 units. Goal <= 0.5 s.
+
+Char model (the shipped LSTM), when the checkpoints exist:
+4. load_char_model in a fresh process. Goal <= 2 s.
+5. trace_text + next_char_probs on 2,000 characters, model loaded. Goal <= 1.0 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+
+import rnnviz
+from rnnviz import analysis
+
+CFG = rnnviz.RunConfig(
+    cell="lstm", batch_size=8, num_steps=100, num_features=4, hidden_size=64, num_batches=1
+)
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def settle() -> None:
+    from rnnviz import tracer
+
+    tracer.default_cache().wait()
+
+
+def analyses(repeats: int) -> list[tuple[str, float, str, bool]]:
+    rows = []
+    trace = rnnviz.run(CFG)
+    analysis.connectivity(trace)  # builds and traces the Jacobian function once
+    analysis.intervene(trace, 3, 50, 0.5)
+    settle()
+    forward, reach, change = [], [], []
+    for i in range(repeats):
+        cfg = CFG.replace(seed=i % 4)  # a few seeds: weights assigned, nothing rebuilt
+        forward.append(timed(lambda cfg=cfg: rnnviz.run(cfg)))
+        t = rnnviz.run(cfg)
+        reach.append(timed(lambda t=t: analysis.connectivity(t)))
+        change.append(timed(lambda t=t: analysis.intervene(t, 3, 50, 0.5)))
+    f = statistics.median(forward)
+    r = statistics.median(reach) / f
+    c = statistics.median(change) / f
+    rows.append((f"connectivity / forward trace ({statistics.median(reach) * 1000:.1f} ms / "
+                 f"{f * 1000:.1f} ms)", r, "<= 3", r <= 3))  # fmt: skip
+    rows.append((f"intervene(step 50) / forward trace ({statistics.median(change) * 1000:.1f} ms)",
+                 c, "<= 1.2", c <= 1.2))  # fmt: skip
+
+    import dataclasses
+
+    rng = np.random.default_rng(0)
+    # 20,000 steps x 256 units is beyond what a RunConfig allows a trace to hold (a char
+    # model's trace of a long text is that big): match reads only h, so h is swapped in.
+    small = rnnviz.run(rnnviz.RunConfig(batch_size=1, num_steps=1, hidden_size=1, num_batches=1))
+    h = rng.uniform(-1, 1, (20, 1, 1000, 256)).astype(np.float32)
+    big = dataclasses.replace(small, h=h)
+    times = [timed(lambda: analysis.match(big, [3, 7, 11], 100, 104, threshold=0.2))
+             for _ in range(5)]  # fmt: skip
+    m = statistics.median(times)
+    rows.append(("match over 20,000 steps x 256 units (s)", m, "<= 0.5", m <= 0.5))
+    return rows
+
+
+# TensorFlow's import (~3 s) is the app's start-up cost, paid once per server; not timed.
+LOAD = (
+    "import time, keras, rnnviz.tracer; from rnnviz import text; t = time.perf_counter(); "
+    "text.load_char_model('lstm'); print(time.perf_counter() - t)"
+)
+
+
+def char_model(repeats: int) -> list[tuple[str, float, str, bool]]:
+    from rnnviz import text as T
+
+    if not T.read_manifest().get("text", {}).get("text_lstm"):
+        return []
+    loads = []
+    for _ in range(3):
+        out = subprocess.run(
+            [sys.executable, "-c", LOAD], capture_output=True, text=True, check=True
+        )
+        loads.append(float(out.stdout.strip().splitlines()[-1]))
+    cm = T.load_char_model("lstm")
+    sample = T.split_text()[1][:2000]
+    T.next_char_probs(cm, sample)  # first call builds the engine
+    settle()
+    runs = [timed(lambda: T.next_char_probs(cm, sample, T.trace_text(cm, sample)))
+            for _ in range(repeats)]  # fmt: skip
+    load = statistics.median(loads)
+    run = statistics.median(runs)
+    return [
+        ("load_char_model('lstm'), TensorFlow already imported (s)", load, "<= 2", load <= 2),
+        ("trace_text + next_char_probs, 2,000 characters (s)", run, "<= 1.0", run <= 1.0),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    repeats = 5 if args.quick else 15
+    rows = analyses(repeats) + char_model(3 if args.quick else 7)
+    print(f"\n{'measure':<72} {'value':>8}  goal")
+    for name, value, goal, ok in rows:
+        print(f"{name:<72} {value:>8.3f}  {goal:<7} {'PASS' if ok else 'FAIL'}")
+    print(f"\nload average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return 0 if all(ok for *_, ok in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

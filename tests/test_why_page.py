@@ -1,0 +1,81 @@
+"""The Why page with AppTest: every question draws its figure from the analysis functions."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from rnnviz import analysis
+from rnnviz.training import load_pretrained
+from tests.test_app import APP, values
+
+WHY = "app_pages/why.py"
+QUESTIONS = {
+    "reach": "How far back does it remember?",
+    "unit": "What does this unit do?",
+    "trajectory": "Where does the state go?",
+    "pattern": "Where else does this pattern occur?",
+    "compare": "What changed?",
+}
+TASK = "A trained task"
+
+
+def open_why(**query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    for key, value in query.items():
+        at.query_params[key] = str(value)
+    at.switch_page(WHY).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def charts(at: AppTest) -> dict[str, dict]:
+    return {chart.key: json.loads(chart.proto.spec) for chart in at.get("plotly_chart")}
+
+
+@pytest.mark.parametrize(
+    ("question", "figure"),
+    [("reach", "fig_reach"), ("unit", "fig_intervene"), ("trajectory", "fig_trajectory"),
+     ("compare", "fig_corr")],
+)  # fmt: skip
+def test_each_question_draws_its_figure_on_the_default_source(question, figure):
+    at = open_why(question=QUESTIONS[question])
+    assert at.title[0].value == QUESTIONS[question]
+    assert figure in charts(at)
+
+
+def test_the_pattern_question_lists_what_match_finds_for_the_preselected_units():
+    at = open_why(question=QUESTIONS["pattern"], source=TASK, why_start=0, why_end=2)
+    trace = load_pretrained("remember", "lstm").trace(-1)
+    on = (trace.h[0, 0, 0:3] > 0.3).all(axis=0)
+    units = np.flatnonzero(on)[:8]
+    assert units.size  # the trained LSTM has units on from the first steps
+    expected = analysis.match(trace, units, 0, 2, 0.3)
+    shown = at.dataframe[0].value
+    assert list(shown["steps"]) == [f"{m.start}–{m.end}" for m in expected]
+    assert list(shown["pattern units on"]) == [m.hits for m in expected]
+
+
+def test_reach_on_a_trained_task_shows_the_lstm_remembering_and_the_simple_rnn_forgetting():
+    at = open_why(question=QUESTIONS["reach"], source=TASK)
+    lines = {t["name"]: values(t["y"]) for t in charts(at)["fig_reach_lines"]["data"]}
+    assert lines["LSTM"][0] > 1e4 * lines["SimpleRNN"][0]
+
+
+def test_reach_heatmap_is_the_log_of_connectivity_of_the_trace():
+    at = open_why(question=QUESTIONS["reach"], source=TASK, target=20)
+    heat = charts(at)["fig_reach"]["data"][0]
+    run = load_pretrained("remember", "lstm")
+    expected = analysis.connectivity(run.trace(-1), 20)
+    np.testing.assert_allclose(values(heat["customdata"]), expected, rtol=1e-5)
+    np.testing.assert_allclose(values(heat["z"])[:, :21], np.log10(expected[:, :21]), rtol=1e-4)
+
+
+def test_the_intervention_table_shows_the_task_output_before_and_after():
+    at = open_why(question=QUESTIONS["unit"], source=TASK, why_step=2, why_value=-4.0)
+    table = at.table[0].value
+    assert list(table.iloc[:, 0]) == ["before", "after"]
+    assert table.shape[1] == 5  # the label column and four symbol probabilities
