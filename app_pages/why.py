@@ -250,8 +250,11 @@ def trajectory_ui(src: Source) -> None:
     n = min(3, cfg.hidden_size)
     result = analysis.pca(list(traces.values()), n=n)
     projected = {label: result.project(t) for label, t in traces.items()}
+    starts = {label: result.project_starts(t) for label, t in traces.items()}
     st.plotly_chart(
-        figures.trajectories(projected, sample, result.explained_variance_ratio, three_d=three),
+        figures.trajectories(
+            projected, sample, result.explained_variance_ratio, three_d=three, starts=starts
+        ),
         key="fig_trajectory",
     )
 

@@ -328,6 +328,12 @@ class PCAResult:
             )
         return (values - self.mean) @ self.components.T
 
+    def project_starts(self, trace: Trace) -> np.ndarray:
+        """Returns each batch's initial state on the axes: (num_batches, batch, n)."""
+        index = ("h", "c").index(self.state)
+        starts = np.stack([s[index] for s in trace.initial_states]).astype(np.float64)
+        return (starts - self.mean) @ self.components.T
+
 
 def pca(traces: Trace | list[Trace], state: str = "h", n: int = 3) -> PCAResult:
     """Returns principal axes of the states of all timesteps of the traces (shared axes).

@@ -671,7 +671,11 @@ def intervention(
 
 
 def trajectories(
-    projected: dict[str, np.ndarray], sample: int, explained: np.ndarray, three_d: bool = False
+    projected: dict[str, np.ndarray],
+    sample: int,
+    explained: np.ndarray,
+    three_d: bool = False,
+    starts: dict[str, np.ndarray] | None = None,
 ) -> go.Figure:
     """Returns each trace's path through the first principal axes, one line per batch.
 
@@ -679,6 +683,9 @@ def trajectories(
         projected: label -> (num_batches, batch, steps, n) from PCAResult.project.
         sample: the sample row drawn.
         explained: the axes' explained variance ratios (for the axis titles).
+        starts: label -> (num_batches, batch, n), each batch's initial state
+            (PCAResult.project_starts); when given, each batch's line begins there, so a
+            stateful line continues and a stateless one jumps back.
     """
     fig = go.Figure()
     for i, (label, p) in enumerate(projected.items()):
@@ -686,6 +693,10 @@ def trajectories(
         k = p.shape[0]
         for b in range(k):
             path = p[b, sample]
+            names = [f"{label}<br>batch {b}, step {t}" for t in range(len(path))]
+            if starts is not None and label in starts:
+                path = np.vstack([starts[label][b, sample][None], path])
+                names = [f"{label}<br>batch {b} starts from here", *names]
             common = dict(
                 mode="lines+markers",
                 name=label,
@@ -693,7 +704,7 @@ def trajectories(
                 showlegend=b == 0,
                 line=dict(color=colour, dash="solid" if b % 2 == 0 else "dot"),
                 marker=dict(size=[10] + [4] * (len(path) - 2) + [10] if len(path) > 1 else [10]),
-                text=[f"{label}<br>batch {b}, step {t}" for t in range(len(path))],
+                text=names,
                 hovertemplate="%{text}<extra></extra>",
             )
             if three_d and p.shape[-1] >= 3:

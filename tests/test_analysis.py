@@ -279,3 +279,14 @@ def test_bad_intervention_is_a_config_error_naming_the_field(kwargs, field):
 def test_connectivity_refuses_a_target_step_out_of_range():
     with pytest.raises(rnnviz.ConfigError, match=r"^target_step="):
         analysis.connectivity(small(), target_step=6)
+
+
+def test_a_stateful_batch_starts_where_the_previous_one_ended_in_pca_space():
+    trace = small(stateful=True)
+    result = analysis.pca(trace, n=2)
+    starts, paths = result.project_starts(trace), result.project(trace)
+    np.testing.assert_allclose(starts[1], paths[0, :, -1], atol=1e-6)
+    stateless = small(stateful=False)
+    np.testing.assert_allclose(
+        result.project_starts(stateless)[1], result.project_starts(stateless)[0]
+    )  # every stateless batch starts from the same (zero) state

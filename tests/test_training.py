@@ -163,3 +163,29 @@ def test_a_checkpoint_whose_bytes_changed_is_refused(tmp_path):
         f.write(b"tampered")
     with pytest.raises(rnnviz.ConfigError, match="SHA-256"):
         load_pretrained("remember", "lstm", directory=tmp_path)
+
+
+def test_a_background_training_stops_within_1_s_of_stop_and_keeps_its_epochs():
+    import time
+
+    from rnnviz.jobs import JobRegistry
+
+    jobs = JobRegistry(max_running=1)
+    job = jobs.submit(
+        lambda job: train(
+            TINY,
+            "lstm",
+            hidden_size=4,
+            epochs=200,
+            on_epoch=job.publish,
+            should_stop=job.should_stop,
+        )
+    )
+    deadline = time.monotonic() + 60
+    while (job.result is None or job.result.epochs_done < 2) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    job.stop()
+    assert job.wait(1.0), "training still running 1 s after stop"
+    assert job.status == "stopped"
+    assert 2 <= job.result.epochs_done < 200
+    assert job.result.stopped
