@@ -391,7 +391,7 @@ class EngineCache:
         with self._lock:
             self._family = family
         if self.xla == "background" and shape not in engine.xla_ready:
-            self._submit(f"xla:{id(engine)}:{shape}", engine.warm_xla, shape)
+            self._submit(f"xla:{id(engine)}:{shape}", self._compile_twin, engine, shape)
         if self.prewarm:
             for flags in itertools.product([False, True], repeat=len(FLAGS)):
                 sibling = {**engine.kwargs, **dict(zip(FLAGS, flags, strict=True))}
@@ -408,6 +408,26 @@ class EngineCache:
                         batch_size,
                     )
         return results
+
+    def _compile_twin(self, engine: Engine, shape: tuple[int, int, int]) -> None:
+        """Compiles XLA on a twin of `engine`, then puts the twin in its place.
+
+        The serving engine's lock is never held for the compile (0.5-1 s): runs keep
+        using the graph tier meanwhile, and the first run after the swap uses XLA (it
+        assigns its own weights: the twin starts with none recorded). Shapes the old
+        engine had compiled are compiled again on the twin first.
+        """
+        key = self._key(engine.kind, engine.kwargs, engine.num_features, shape[1])
+        with self._lock:
+            if self._engines.get(key) is not engine:
+                return  # evicted or already replaced
+        twin = Engine(engine.kind, engine.kwargs, engine.num_features, shape[1])
+        for ready in sorted(engine.xla_ready | {shape}):
+            twin.warm_xla(ready)
+        with self._lock:
+            if self._engines.get(key) is engine:
+                self._engines[key] = twin
+                self.builds += 1
 
     def _warm_sibling(
         self,

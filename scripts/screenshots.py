@@ -195,7 +195,19 @@ def take(base: str, out: Path) -> None:
             shoot(page, out / name)
             print(f"  {label}: {page.url.replace(base, '')}")
         take_train(page, base, out)
+        take_why(page, base, out)
         browser.close()
+
+
+def take_why(page: Page, base: str, out: Path) -> None:
+    """The Why page: memory reach of the three cells trained on `remember`."""
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": 1100})
+    page.goto(base + "/why?source=A+trained+task")
+    wait_for_charts(page, 2)
+    settle(page)
+    expect_text(page, "How far back does it remember?", "SimpleRNN 1.1e-08")
+    shoot(page, out / "why.png")
+    page.set_viewport_size(VIEWPORT)
 
 
 def take_train(page: Page, base: str, out: Path) -> None:

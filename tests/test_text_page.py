@@ -1,0 +1,76 @@
+"""The Text page with AppTest, on the shipped LSTM char model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from rnnviz import analysis
+from rnnviz import text as T
+from rnnviz.concepts import CONCEPTS
+from tests.test_app import APP, values
+
+PAGE = "app_pages/text.py"
+
+pytestmark = pytest.mark.skipif(
+    not T.read_manifest().get("text"), reason="no shipped char models (run `make models`)"
+)
+
+
+def open_text(**query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    for key, value in query.items():
+        at.query_params[key] = str(value)
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def charts(at: AppTest) -> dict[str, dict]:
+    return {chart.key: json.loads(chart.proto.spec) for chart in at.get("plotly_chart")}
+
+
+@pytest.fixture(scope="module")
+def default_page() -> AppTest:
+    return open_text()
+
+
+def test_the_held_out_snippet_is_coloured_by_the_best_in_string_unit(default_page):
+    snippet = T.default_snippet()
+    cm = T.load_char_model("lstm")
+    trace = T.trace_text(cm, snippet)
+    best, r = analysis.rank_units(trace, CONCEPTS["in_string"](snippet))[0]
+    assert default_page.number_input(key="text_unit").value == best
+    heat = charts(default_page)["fig_text"]["data"][0]
+    z = values(heat["z"])
+    shown = z[~np.isnan(z)]
+    np.testing.assert_allclose(np.sort(shown), np.sort(T.text_states(trace, len(snippet))[:, best]),
+                               rtol=1e-6)  # fmt: skip
+    assert heat["zmid"] == 0.0
+    buttons = [b.label for b in default_page.button if b.key and b.key.startswith("pick_")]
+    assert buttons[0] == f"unit {best} · r = {r:+.2f}"
+
+
+def test_hover_shows_the_units_value_and_the_top_5_next_characters(default_page):
+    heat = charts(default_page)["fig_text"]["data"][0]
+    first = heat["customdata"][0][0]
+    assert "unit" in first and "h = " in first
+    assert first.count("%") == 5  # five probabilities after "next:"
+
+
+def test_pasted_html_is_escaped_before_it_reaches_the_page():
+    at = open_text(text="x = '<script>alert(1)</script>'\n")
+    heat = charts(at)["fig_text"]["data"][0]
+    cells = [c for row in heat["text"] for c in row]
+    assert "<" not in "".join(cells)
+    assert "&lt;" in cells
+    assert all("<script" not in c for row in heat["customdata"] for c in row)
+
+
+def test_choosing_a_concept_ranks_units_for_it():
+    at = open_text(concept="bracket depth")
+    labels = [b.label for b in at.button if b.key and b.key.startswith("pick_")]
+    assert len(labels) == 3 and all(label.startswith("unit ") for label in labels)
