@@ -42,7 +42,7 @@ def analyse(cell: str, text: str) -> dict:
     predictions = [
         "<br>next: "
         + ", ".join(
-            f"{html.escape(repr(cm.vocab[j]))} {p:.0%}"
+            f"{html.escape(repr(cm.vocab[j]), quote=False)} {p:.0%}"
             for j, p in zip(top[i], top_p[i], strict=True)
         )
         for i in range(n)
@@ -50,7 +50,11 @@ def analyse(cell: str, text: str) -> dict:
     states = {name: T.text_states(trace, n, name) for name in trace.config.state_names}
     gates = {name: g.reshape(-1, g.shape[-1])[:n] for name, g in trace.gates.items()}
     rankings = {
-        name: analysis.rank_units(trace, concept(text)) for name, concept in CONCEPTS.items()
+        state: {
+            name: analysis.rank_units(trace, concept(text), state)
+            for name, concept in CONCEPTS.items()
+        }
+        for state in trace.config.state_names
     }
     return {
         "trace": trace,
@@ -77,7 +81,10 @@ def hover_texts(text: str, result: dict, unit: int, cell: str) -> list[str]:
     gates = result["gates"]
     out = []
     for i, ch in enumerate(text):
-        parts = [f"{html.escape(repr(ch))} · character {i}", f"unit {unit}: h = {h[i]:+.4f}"]
+        parts = [
+            f"{html.escape(repr(ch), quote=False)} · character {i}",
+            f"unit {unit}: h = {h[i]:+.4f}",
+        ]
         if c is not None:
             parts.append(f"c = {c[i, unit]:+.4f}")
         if gates:
@@ -90,7 +97,7 @@ def set_unit(unit: int) -> None:
     st.session_state["text_unit"] = unit
 
 
-def settings_ui() -> tuple[str, str]:
+def settings_ui() -> tuple[str, str, str]:
     sb = st.sidebar
     sb.subheader("Character model")
     cell = sb.selectbox(
@@ -107,13 +114,25 @@ def settings_ui() -> tuple[str, str]:
         format_func=CHOICE_TITLES.get,
         key="concept",
         bind=BIND,
-        help="Units ranked by |Pearson r| between their h and the concept, over this text.",
+        help="Units ranked by |Pearson r| between their state and the concept, over this text.",
     )
-    return cell, concept
+    state = "h"
+    if cell == "lstm":
+        state = sb.radio(
+            "state",
+            ("h", "c"),
+            format_func={"h": "hidden state h", "c": "cell state c"}.get,
+            horizontal=True,
+            key="text_state",
+            bind=BIND,
+            help="LSTM units that count (indentation, position in the line) often show it "
+            "more clearly in the cell state c, which is not squashed by tanh.",
+        )
+    return cell, concept, state
 
 
 def main() -> None:
-    cell, concept = settings_ui()
+    cell, concept, state = settings_ui()
     cm = model(cell)
     info = cm.info
     st.title("Read a network's mind")
@@ -142,7 +161,7 @@ def main() -> None:
         f"{result['bits']:.3f} (validation: {info.get('val_bits_per_char', float('nan')):.3f})"
     )
     if concept != BY_NUMBER:
-        ranked = result["rankings"][concept][:3]
+        ranked = result["rankings"][state][concept][:3]
         st.markdown(
             f"**Units that track *{CONCEPT_TITLES[concept]}*** (click one to colour by it):"
         )

@@ -469,7 +469,7 @@ def text_heatmap(
     labels = np.full((n_rows, width), "", object)
     tips = np.full((n_rows, width), "", object)
     z[rows, cols] = values
-    labels[rows, cols] = [html.escape(VISIBLE.get(ch, ch)) for ch in text]
+    labels[rows, cols] = [html.escape(VISIBLE.get(ch, ch), quote=False) for ch in text]
     if hover is not None:
         tips[rows, cols] = hover
     b = bound if bound is not None else float(np.nanmax(np.abs(values))) if len(text) else 1.0

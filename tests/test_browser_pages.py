@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -48,4 +50,41 @@ def test_every_why_question_draws_a_figure_and_the_url_restores_it(page):
     expect(page.get_by_role("heading", name="What changed?", level=1)).to_be_visible(
         timeout=FIRST_CHART_TIMEOUT_MS
     )
+    assert_no_exception(page)
+
+
+@pytest.mark.skipif(
+    not __import__("rnnviz.text").text.read_manifest().get("text"),
+    reason="no shipped char models (run `make models`)",
+)
+def test_text_page_escapes_pasted_html_ranks_units_hovers_and_generates(page):
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    open_page(page, "/text")
+    page.wait_for_selector(".stPlotlyChart .js-plotly-plot", timeout=FIRST_CHART_TIMEOUT_MS)
+    area = page.get_by_test_id("stTextArea").locator("textarea")
+    area.fill("s = '<script>alert(1)</script>'  # (x)\nif (a):\n    b = [1, 2]\n")
+    area.press("Control+Enter")
+    wait_idle(page)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.stPlotlyChart .js-plotly-plot')]"
+        ".some((d) => (d._fullData || []).some((t) => t.type === 'heatmap' && t.text"
+        " && t.text[0].join('').includes('&lt;script')))"
+    )
+    assert dialogs == []
+    assert page.locator("[data-testid=stMain] script:text('alert')").count() == 0
+    page.get_by_test_id("stSidebar").get_by_text("bracket depth", exact=True).click()
+    wait_idle(page)
+    expect(page.get_by_text("Units that track bracket depth", exact=False)).to_be_visible()
+    pick = page.get_by_role("button", name=re.compile(r"^unit \d+ · r = "))
+    assert pick.count() == 3
+    # Hover a character: the tooltip shows the unit's value and five next-character guesses.
+    chart = page.locator(".stPlotlyChart").first
+    box = chart.locator(".nsewdrag").first.bounding_box()
+    page.mouse.move(box["x"] + 12, box["y"] + 10)
+    hover = page.locator(".hoverlayer .hovertext")
+    expect(hover).to_contain_text("next:", timeout=10_000)
+    expect(hover).to_contain_text("h = ")
+    page.get_by_role("button", name="Generate").click()
+    expect(page.get_by_text("Generated after", exact=False)).to_be_visible(timeout=60_000)
     assert_no_exception(page)

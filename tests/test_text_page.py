@@ -74,3 +74,17 @@ def test_choosing_a_concept_ranks_units_for_it():
     at = open_text(concept="bracket depth")
     labels = [b.label for b in at.button if b.key and b.key.startswith("pick_")]
     assert len(labels) == 3 and all(label.startswith("unit ") for label in labels)
+
+
+def test_the_lstm_cell_state_can_be_chosen_and_colours_by_c():
+    at = open_text(text_state="cell state c", concept="indentation")
+    snippet = T.default_snippet()
+    trace = T.trace_text(T.load_char_model("lstm"), snippet)
+    best, _ = analysis.rank_units(trace, CONCEPTS["indent"](snippet), state="c")[0]
+    assert at.number_input(key="text_unit").value == best
+    z = values(charts(at)["fig_text"]["data"][0]["z"])
+    np.testing.assert_allclose(
+        np.sort(z[~np.isnan(z)]),
+        np.sort(T.text_states(trace, len(snippet), "c")[:, best]),
+        rtol=1e-6,
+    )
