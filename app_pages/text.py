@@ -188,24 +188,26 @@ def main() -> None:
             help=f"Any of the {units} units (0–{units - 1}).",
         )
     )
-    values = result["states"]["h"][:, unit]
+    values = result["states"][state][:, unit]
     r = (
-        analysis.correlations(result["states"]["h"][:, [unit]], CONCEPTS[concept](text))[0]
-        if (concept != BY_NUMBER)
+        analysis.correlations(values[:, None], CONCEPTS[concept](text))[0]
+        if concept != BY_NUMBER
         else None
     )
-    title = f"unit {unit} of the {CELL_LABELS[cell]}" + (
+    title = f"unit {unit} of the {CELL_LABELS[cell]}, {state}" + (
         f" · r = {r:+.2f} with {CONCEPT_TITLES[concept]}" if r is not None else ""
     )
+    bound = 1.0 if state == "h" else max(float(np.abs(values).max()), 1e-6)
     st.plotly_chart(
         figures.text_heatmap(
-            text, values, hover_texts(text, result, unit, cell), title=title, bound=1.0
+            text, values, hover_texts(text, result, unit, cell), title=title, bound=bound
         ),
         key="fig_text",
     )
     st.caption(
-        "Red: the unit is positive, blue: negative (h is between −1 and 1). Hover a character "
-        "for the exact value, the unit's gates and the model's five likeliest next characters."
+        "Red: the unit is positive, blue: negative (h is between −1 and 1; c is not bounded, "
+        "its scale is ± its largest value here). Hover a character for the exact value, the "
+        "unit's gates and the model's five likeliest next characters."
     )
 
     if result["saturation"]:
