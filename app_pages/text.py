@@ -177,6 +177,16 @@ def main() -> None:
         default_unit = ranked[0][0]
     else:
         default_unit = 0
+    unit_view(text, cell, concept, state, result, default_unit, units)
+    generation_ui(cm, int(st.session_state.get("text_unit", default_unit)))
+    stateful_ui(cell)
+
+
+@st.fragment
+def unit_view(
+    text: str, cell: str, concept: str, state: str, result: dict, default_unit: int, units: int
+) -> None:
+    """The unit picker and the coloured text. A fragment: a new unit redraws only this."""
     unit = int(
         st.number_input(
             "unit",
@@ -219,9 +229,6 @@ def main() -> None:
                 "Each dot is a unit; the star is the one chosen. Right-saturated (open) forget "
                 "gates keep the cell state for long: those units can remember across lines."
             )
-
-    generation_ui(cm, unit)
-    stateful_ui(cell)
 
 
 def generation_ui(cm: T.CharModel, unit: int) -> None:

@@ -289,8 +289,12 @@ def describe_prediction(run: TrainingRun, epoch: int, sample: int) -> str:
     return f"Epoch {epoch}: mean absolute error on this sample {error:.3f}."
 
 
+@st.fragment
 def epochs_ui(run: TrainingRun) -> None:
-    """The epoch scrubber and the state pictures of the chosen epoch."""
+    """The epoch scrubber and the state pictures of the chosen epoch.
+
+    A fragment: moving the slider reruns only this part, not the curves above it.
+    """
     task = run.task
     st.subheader("Scrub through the epochs")
     cols = st.columns([3, 1])

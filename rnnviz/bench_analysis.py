@@ -11,6 +11,7 @@ medians measured interleaved with the forward trace it is compared with:
 Char model (the shipped LSTM), when the checkpoints exist:
 4. load_char_model in a fresh process. Goal <= 2 s.
 5. trace_text + next_char_probs on 2,000 characters, model loaded. Goal <= 1.0 s.
+Also printed: each char model's best unit per concept (|r|), for docs/.
 """
 
 from __future__ import annotations
@@ -108,6 +109,15 @@ def char_model(repeats: int) -> list[tuple[str, float, str, bool]]:
             for _ in range(repeats)]  # fmt: skip
     load = statistics.median(loads)
     run = statistics.median(runs)
+    print("\nBest unit per concept (|Pearson r|, validation files' first 6,000 characters):")
+    for cell in ("lstm", "gru", "simple_rnn"):
+        if not T.read_manifest().get("text", {}).get(f"text_{cell}"):
+            continue
+        for state, per in T.concept_report(T.load_char_model(cell)).items():
+            print(
+                f"  {cell:<10} {state}: "
+                + ", ".join(f"{name} {abs(r):.2f} (unit {u})" for name, (u, r) in per.items())
+            )
     return [
         ("load_char_model('lstm'), TensorFlow already imported (s)", load, "<= 2", load <= 2),
         ("trace_text + next_char_probs, 2,000 characters (s)", run, "<= 1.0", run <= 1.0),

@@ -522,3 +522,33 @@ def stateful_vs_stateless(cm: CharModel, text: str, window: int = WINDOW) -> dic
         "stateless": bits(stateless),
         "windows": np.array(count),
     }
+
+
+#: Characters from the start of each validation file the concept report reads (a file's
+#: start, so the scanners see every string and bracket open).
+REPORT_CHARS = 6_000
+
+
+def concept_report(cm: CharModel) -> dict[str, dict[str, tuple[int, float]]]:
+    """Returns {state: {concept: (best unit, r)}} over the validation files' beginnings.
+
+    Pearson r between every unit's state and each concept over the first REPORT_CHARS
+    characters of every validation file, pooled; the unit with the largest |r| wins.
+    """
+    from rnnviz import analysis
+    from rnnviz.concepts import CONCEPTS
+
+    texts = corpus()
+    pieces = [texts[name][:REPORT_CHARS] for name in split_files()[1]]
+    traces = [trace_text(cm, piece) for piece in pieces]
+    out: dict[str, dict[str, tuple[int, float]]] = {}
+    for state in traces[0].config.state_names:
+        states = np.concatenate(
+            [text_states(t, len(p), state) for t, p in zip(traces, pieces, strict=True)]
+        )
+        out[state] = {}
+        for name, concept in CONCEPTS.items():
+            r = analysis.correlations(states, np.concatenate([concept(p) for p in pieces]))
+            best = int(np.argmax(np.abs(r)))
+            out[state][name] = (best, float(r[best]))
+    return out

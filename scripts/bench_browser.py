@@ -14,6 +14,10 @@ Measured in headless Chromium, app and floor side by side in one run:
     epoch (arrow key) and the clock stops when the state heatmap's z has changed;
     compared with (a)'s default control change on the Explore page, the two taking
     turns on one server. Goal: scrubber <= 1.5 x the control change.
+(d) unit change -> updated text on the Text page (the held-out snippet, ~1,500 characters,
+    coloured by one unit of the char model): the `unit` number input is set to the next
+    unit, until the text heatmap's z has changed; taking turns with (a)'s default control
+    change on the Explore page, one server. Goal: <= 1.5 x the control change.
 (b) cold start: from launching `streamlit run` to the first chart drawn in a
     fresh browser context, for app.py and for a bare page that does
     `import tensorflow` and then shows a chart; launches interleaved.
@@ -89,7 +93,8 @@ SIGNATURE_JS = """
         const trace = (div._fullData || []).find((t) => t.type === 'heatmap' && t.z);
         if (!trace) continue;
         let sum = 0, i = 0;
-        for (const row of trace.z) for (const v of row) sum += (++i % 97 + 1) * v;
+        // v === v skips NaN (the Text page's empty grid cells)
+        for (const row of trace.z) for (const v of row) if (v === v) sum += (++i % 97 + 1) * v;
         return `${trace.z.length}x${trace.z[0].length}:${sum}`;
     }
     return null;
@@ -281,6 +286,51 @@ def measure_scrubber(browser, work: Path, changes: int, warmup: int, timeout_ms:
         app.stop()
 
 
+def measure_text_unit(browser, work: Path, changes: int, warmup: int, timeout_ms: int) -> dict:
+    """(d): a unit change on the Text page vs a control change on the Explore page."""
+    app = start_server(ROOT / "app.py", work)
+    try:
+        app.wait_healthy()
+        explore = Target("app default", app, "")
+        explore.open(browser, timeout_ms)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        text = context.new_page()
+        text.goto(f"{app.url}/text?concept=units+by+number")
+        signature = text.wait_for_function(DRAWN_JS, timeout=timeout_ms).json_value()
+        text.wait_for_function(IDLE_JS, timeout=timeout_ms)
+        field_ = (
+            text.get_by_test_id("stNumberInput")
+            .filter(has=text.get_by_text("unit", exact=True))
+            .locator("input")
+        )
+        seconds: list[float] = []
+        for i in range(warmup + changes):
+            chart, _ = explore.change_seed(2000 + i, timeout_ms)
+            text.bring_to_front()
+            app.wait_quiet()
+            field_.fill(str(i + 1))
+            start = time.perf_counter()
+            field_.press("Enter")
+            signature = text.wait_for_function(
+                CHANGED_JS, arg=signature, polling="raf", timeout=timeout_ms
+            ).json_value()
+            elapsed = time.perf_counter() - start
+            text.wait_for_function(IDLE_JS, timeout=timeout_ms)
+            if i >= warmup:
+                explore.chart.append(chart)
+                seconds.append(elapsed)
+            print(
+                f"text unit {i + 1}/{warmup + changes}: explore change {chart:.3f}s, "
+                f"text page unit change {elapsed:.3f}s",
+                flush=True,
+            )
+        return row(
+            "text page unit change -> chart (vs explore change)", seconds, explore.chart, True
+        )
+    finally:
+        app.stop()
+
+
 def cold_start(script: Path, browser, logdir: Path, timeout_ms: int) -> float:
     """Seconds from launching `streamlit run script` to its first chart drawn."""
     server = start_server(script, logdir)
@@ -449,7 +499,9 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=180, help="seconds per wait")
     parser.add_argument("--no-breakdown", action="store_true")
     parser.add_argument(
-        "--only-scrubber", action="store_true", help="measure (c), the epoch scrubber, only"
+        "--only-scrubber",
+        action="store_true",
+        help="measure (c) and (d) only: the epoch scrubber and the Text page",
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
@@ -475,6 +527,8 @@ def main() -> int:
         print("machine:", json.dumps(info, indent=2))
 
         rows.append(measure_scrubber(browser, work, args.changes, args.warmup, timeout_ms))
+        if (ROOT / "assets" / "models" / "text_lstm.keras").exists():
+            rows.append(measure_text_unit(browser, work, args.changes, args.warmup, timeout_ms))
         if args.only_scrubber:
             args.no_breakdown = True
         if not args.only_scrubber:
