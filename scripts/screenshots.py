@@ -196,7 +196,20 @@ def take(base: str, out: Path) -> None:
             print(f"  {label}: {page.url.replace(base, '')}")
         take_train(page, base, out)
         take_why(page, base, out)
+        take_text(page, base, out)
         browser.close()
+
+
+def take_text(page: Page, base: str, out: Path) -> None:
+    """The Text page: held-out code coloured by the LSTM's best indentation unit (its c)."""
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": 1300})
+    page.goto(base + "/text?concept=indentation&text_state=cell+state+c")
+    wait_for_charts(page, 1)
+    settle(page)
+    expect_text(page, "Read a network's mind", "Units that track indentation")
+    page.get_by_text("Units that track").scroll_into_view_if_needed()
+    shoot(page, out / "text.png")
+    page.set_viewport_size(VIEWPORT)
 
 
 def take_why(page: Page, base: str, out: Path) -> None:
