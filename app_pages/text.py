@@ -140,7 +140,7 @@ def main() -> None:
         f"The TensorFlow tutorial's character model, `Embedding → {CELL_LABELS[cell]}"
         f"({cm.units}, return_sequences=True, stateful=True) → Dense({len(cm.vocab)})`, "
         f"trained on {len(T.corpus_files())} modules of Python's standard library. "
-        "Each character is coloured by one unit's h after reading it."
+        "Each character is coloured by one unit's state after reading it."
     )
     text = st.text_area(
         "Text (Python source; paste your own)",

@@ -201,12 +201,12 @@ def take(base: str, out: Path) -> None:
 
 
 def take_text(page: Page, base: str, out: Path) -> None:
-    """The Text page: held-out code coloured by the LSTM's best indentation unit (its c)."""
+    """The Text page as it opens: held-out code coloured by the LSTM's best string unit."""
     page.set_viewport_size({"width": VIEWPORT["width"], "height": 1300})
-    page.goto(base + "/text?concept=indentation&text_state=cell+state+c")
+    page.goto(base + "/text")
     wait_for_charts(page, 1)
     settle(page)
-    expect_text(page, "Read a network's mind", "Units that track indentation")
+    expect_text(page, "Read a network's mind", "Units that track in a string")
     page.get_by_text("Units that track").scroll_into_view_if_needed()
     shoot(page, out / "text.png")
     page.set_viewport_size(VIEWPORT)
