@@ -391,6 +391,8 @@ def main() -> None:
         f"{cfg.num_features}) × {cfg.num_batches} batches"
     )
     trace = trace_of(cfg)
+    # The Why page analyses "the configuration on Explore": a plain key survives page changes.
+    st.session_state["explore_config"] = cfg.to_dict()
     {
         "states": states_view,
         "gates": gates_view,

@@ -40,7 +40,8 @@ EXPLAIN = {
     "each step, and which unit of one behaves like which unit of the other.",
 }
 SOURCES = {
-    "synthetic": "A random layer (as on Explore)",
+    "explore": "The layer on the Explore page",
+    "synthetic": "A random layer",
     "task": "A trained task",
     "text": "The char model",
 }
@@ -65,7 +66,8 @@ def pretrained(task: str, cell: str):
 
 @st.cache_resource(max_entries=32, show_spinner="Running the Keras layer…")
 def synthetic(cfg_key: tuple) -> rnnviz.Trace:
-    return rnnviz.run(rnnviz.RunConfig(**dict(cfg_key)))
+    values = {k: list(v) if k == "reset_before" else v for k, v in cfg_key}
+    return rnnviz.run(rnnviz.RunConfig(**values))
 
 
 @st.cache_resource(max_entries=8, show_spinner="Running the character model…")
@@ -95,6 +97,17 @@ def source_ui() -> Source:
             kind,
             run=run,
         )
+    if kind == "explore":
+        values = st.session_state.get("explore_config") or rnnviz.RunConfig().to_dict()
+        cfg = rnnviz.RunConfig(**values)
+        sb.caption(
+            f"{CELL_LABELS[cfg.cell]}({cfg.hidden_size}), input ({cfg.batch_size}, "
+            f"{cfg.num_steps}, {cfg.num_features}) × {cfg.num_batches} batches, stateful="
+            f"{cfg.stateful}, signal {cfg.signal}: the settings last shown on Explore "
+            "(its defaults if you have not been there). Change them there."
+        )
+        label = f"the Explore page's {CELL_LABELS[cfg.cell]}({cfg.hidden_size})"
+        return Source(synthetic(tuple(sorted(cfg.to_dict().items()))), label, "synthetic")
     if kind == "text":
         cell = sb.selectbox("cell", CELLS, format_func=CELL_LABELS.get, key="why_cell", bind=BIND)
         snippet = T.default_snippet()[:400]
@@ -306,9 +319,31 @@ def pattern_ui(src: Source) -> None:
         if m.text:
             row["text"] = repr(m.text)
         rows.append(row)
-    if src.kind == "text":
-        st.caption(f"Selection: {src.text[start : end + 1]!r}")
     st.dataframe(rows, key="why_matches")
+    if src.kind == "text":
+        st.markdown("**In context** (the selection first, then each match, highlighted):")
+        ranges = [(start, end), *[(m.start, m.end) for m in found]]
+        st.html("".join(_in_context(src.text, a, b) for a, b in ranges))
+
+
+def _in_context(text: str, start: int, end: int, margin: int = 30) -> str:
+    """Returns an HTML line: the range highlighted among its neighbours, all escaped."""
+    import html
+
+    def esc(part: str) -> str:
+        return html.escape(part.replace("\n", "↵"))
+
+    before = text[max(0, start - margin) : start]
+    after = text[end + 1 : end + 1 + margin]
+    return (
+        '<pre style="margin:0 0 4px 0">'
+        + esc(before)
+        + '<mark style="background:#ffd54f">'
+        + esc(text[start : end + 1])
+        + "</mark>"
+        + esc(after)
+        + "</pre>"
+    )
 
 
 def compare_ui(src: Source) -> None:

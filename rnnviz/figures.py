@@ -540,7 +540,7 @@ def gate_saturation(saturation: dict, unit: int) -> go.Figure:
             col=col,
         )
         fig.update_xaxes(
-            title_text="fraction of steps < 0.1 (closed)", range=[0, 1], row=1, col=col
+            title_text="fraction of steps closed (below 0.1)", range=[0, 1], row=1, col=col
         )
         fig.update_yaxes(title_text="fraction open (above 0.9)", range=[0, 1], row=1, col=col)
     fig.update_layout(height=330, title="How often each unit's gates are saturated")

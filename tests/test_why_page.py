@@ -79,3 +79,22 @@ def test_the_intervention_table_shows_the_task_output_before_and_after():
     table = at.table[0].value
     assert list(table.iloc[:, 0]) == ["before", "after"]
     assert table.shape[1] == 5  # the label column and four symbol probabilities
+
+
+def test_the_explore_source_analyses_the_configuration_last_shown_on_explore():
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    at.selectbox(key="cell").set_value("gru").run()
+    at.switch_page(WHY).run()
+    assert not at.exception, at.exception
+    assert "GRU(8)" in at.caption[0].value
+    heat = charts(at)["fig_reach"]["data"][0]
+    assert values(heat["customdata"]).shape == (2, 5)  # Explore's batch_size x num_steps
+
+
+def test_text_matches_are_shown_in_context_with_the_html_escaped():
+    at = open_why(question=QUESTIONS["pattern"], source="The char model", why_start=40, why_end=44)
+    if not at.dataframe:
+        pytest.skip("no unit is on throughout the default selection")
+    shown = at.get("html")[0].proto.body
+    assert shown.count("<mark") == len(at.dataframe[0].value) + 1
+    assert "<script" not in shown
