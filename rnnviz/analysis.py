@@ -17,7 +17,7 @@ from rnnviz.trace import Trace
 
 def _state(trace: Trace, state: str) -> np.ndarray:
     names = trace.config.state_names
-    if state not in names:
+    if not isinstance(state, str) or state not in names:
         raise ConfigError("state", state, f"must be one of {', '.join(names)} for this cell")
     return trace.state(state)
 
@@ -214,7 +214,7 @@ def intervene(
     batch = _check_index("batch", batch, cfg.num_batches)
     sample = _check_index("sample", sample, cfg.batch_size)
     names = cfg.state_names
-    if state not in names:
+    if not isinstance(state, str) or state not in names:
         raise ConfigError("state", state, f"must be one of {', '.join(names)} for this cell")
     if (
         isinstance(value, bool)
@@ -342,7 +342,11 @@ def pca(traces: Trace | list[Trace], state: str = "h", n: int = 3) -> PCAResult:
     """
     if isinstance(traces, Trace):
         traces = [traces]
-    if not traces or not all(isinstance(t, Trace) for t in traces):
+    if (
+        not isinstance(traces, (list, tuple))
+        or not traces
+        or not all(isinstance(t, Trace) for t in traces)
+    ):
         raise ConfigError("traces", Described(type(traces).__name__), "must be one or more Traces")
     rows = [_steps_of(t, state) for t in traces]
     units = {r.shape[1] for r in rows}
