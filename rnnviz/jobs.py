@@ -133,7 +133,7 @@ class JobRegistry:
     other's jobs: a job is reachable only through the Job object its submitter holds.
     """
 
-    def __init__(self, max_running: int | None = None, heartbeat_timeout: float = 30.0):
+    def __init__(self, max_running: int | None = None, heartbeat_timeout: float = 120.0):
         self.max_running = max_running if max_running is not None else max_trainings_from_env()
         self.heartbeat_timeout = heartbeat_timeout
         self._lock = threading.Lock()
