@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test lint bench bench-browser screenshots chromium clean models
+.PHONY: run test lint bench bench-browser screenshots chromium clean models serve-replicas
 
 $(VENV)/.runtime: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,10 +22,10 @@ run: $(VENV)/.runtime
 
 # Debian's Chromium for the browser tests (Playwright cannot download a browser here).
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@command -v chromium >/dev/null 2>&1 && { command -v nginx || test -x /usr/sbin/nginx; } >/dev/null 2>&1 || { \
 		if [ "$$(id -u)" = 0 ]; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
-		else echo "chromium missing: run 'sudo apt-get install -y chromium' for the browser tests"; fi; }
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium nginx; \
+		else echo "chromium or nginx missing: run 'sudo apt-get install -y chromium nginx' for the browser and replica tests"; fi; }
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
@@ -40,6 +40,10 @@ bench: $(VENV)/.dev
 
 bench-browser: $(VENV)/.dev chromium
 	$(PY) scripts/bench_browser.py
+
+# N replicas (default: one per core) behind nginx on $(PORT), sticky sessions by cookie.
+serve-replicas: $(VENV)/.runtime
+	$(PY) deploy/serve.py --port $(PORT)
 
 # Trains every built-in task with every cell (~1 min) and writes assets/models/.
 models: $(VENV)/.runtime
