@@ -15,6 +15,19 @@ from rnnviz.config import ConfigError, Described
 from rnnviz.trace import Trace
 
 
+def _numbers(field: str, value: Any, dtype: Any) -> np.ndarray:
+    """Returns value as a finite array of dtype, or raises ConfigError naming the field."""
+    try:
+        array = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError, OverflowError):
+        raise ConfigError(
+            field, Described(type(value).__name__), "must be numbers (an array or a list)"
+        ) from None
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise ConfigError(field, Described("non-finite values"), "must be finite numbers")
+    return array
+
+
 def _state(trace: Trace, state: str) -> np.ndarray:
     names = trace.config.state_names
     if not isinstance(state, str) or state not in names:
@@ -37,7 +50,7 @@ def unit_correlations(trace: Trace, values: np.ndarray, state: str = "h") -> np.
         (units,) float64; a constant unit (or constant values) gets r = 0, never NaN.
     """
     states = _state(trace, state)
-    target = np.asarray(values, dtype=np.float64)
+    target = _numbers("values", values, np.float64)
     x = states.reshape(-1, states.shape[-1])
     if target.shape == states.shape[1:3] and states.shape[0] == 1:
         target = target[None]
@@ -422,7 +435,7 @@ def match(
     if end < start:
         raise ConfigError("end", end, f"must be at least start = {start}")
     chosen = (
-        np.unique(np.asarray(units, dtype=np.int64).ravel()) if np.size(units) else np.array([])
+        np.unique(_numbers("units", units, np.int64).ravel()) if np.size(units) else np.array([])
     )
     if chosen.size == 0:
         raise ConfigError("units", Described("no units"), "must select at least one unit")
