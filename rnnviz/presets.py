@@ -22,7 +22,7 @@ PRESETS: tuple[Preset, ...] = (
     Preset(
         key="lstm_states",
         label="1 · What are h_t and c_t?",
-        question="An LSTM(8) on a batch of 2 × 5 steps × 1 feature of zeros, return_state=True: "
+        question="An LSTM(8) on batches of 2 × 5 steps × 1 feature of a sine, return_state=True: "
         "state_h and state_c are both (batch_size, hidden_size) = (2, 8) and "
         "cell.state_size is [8, 8]; stateful=True feeds batch k's state to batch k+1.",
         config=RunConfig(
@@ -35,7 +35,9 @@ PRESETS: tuple[Preset, ...] = (
             return_sequences=True,
             return_state=True,
             stateful=True,
-            signal="zeros",
+            # A sine, not the zeros of the seed's example: zeros from a zero state leave
+            # every LSTM state at exactly 0, and a page of zeros shows nothing.
+            signal="sine",
             initial_state="zeros",
         ),
         view="returns",

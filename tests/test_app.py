@@ -611,3 +611,12 @@ def test_npz_export_holds_every_state_gate_weight_and_returned_tensor():
     }
     assert arrays["h"].shape == (3, 2, 5, 8)
     assert arrays["initial_state_c"].shape == (3, 2, 8)
+
+
+def test_preset_1_feeds_an_input_that_moves_the_state():
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.button(key="preset_lstm_states").click().run()
+    change(at, view="states")
+    z = [values(t["z"]) for t in heatmaps(charts(at)["fig_states"])]
+    assert len(z) == 2  # h and c
+    assert all(np.abs(panel).max() > 0.01 for panel in z)
