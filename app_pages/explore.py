@@ -132,7 +132,7 @@ def controls_ui() -> rnnviz.RunConfig | None:
     try:
         return rnnviz.RunConfig(**values)
     except rnnviz.ConfigError as error:
-        sb.error(str(error), icon="⚠️")
+        sb.error(str(error), icon=":material/warning:")
         return None
 
 
@@ -207,7 +207,9 @@ def returns_view(trace: rnnviz.Trace) -> None:
     st.table([{"name": n, "shape": str(a.shape), "dtype": str(a.dtype)} for n, a in returned])
     facts = return_facts(trace, batch)
     for text, holds in facts:
-        (st.success if holds else st.error)(text, icon="✅" if holds else "❌")
+        (st.success if holds else st.error)(
+            text, icon=":material/check_circle:" if holds else ":material/cancel:"
+        )
     other = trace_of(cfg.replace(return_sequences=not cfg.return_sequences))
     st.markdown(f"**The same layer with return_sequences={not cfg.return_sequences}** returns:")
     st.table([{"name": n, "shape": str(a.shape)} for n, a in other.outputs[batch]])

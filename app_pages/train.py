@@ -185,7 +185,7 @@ def job_status_ui(job: Job, what: str) -> None:
         st.info(
             f"{what}: queued, position {job.position}. This server trains at most "
             f"{registry.max_running} networks at once; yours starts by itself.",
-            icon="⏳",
+            icon=":material/hourglass_top:",
         )
     elif job.status == "running":
         run = job.result
@@ -431,7 +431,7 @@ def main() -> None:
             st.info(
                 f"No network has been trained with these settings yet ({settings.label}). "
                 "Press **Train** — it takes a few seconds.",
-                icon="👆",
+                icon=":material/touch_app:",
             )
     else:
         st.subheader("Learning curves")
