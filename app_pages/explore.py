@@ -40,7 +40,15 @@ def apply_preset(key: str) -> None:
     for name, value in preset.config.to_dict().items():
         st.session_state[name] = value
     st.session_state["view"] = preset.view
-    st.session_state["preset_note"] = preset.question
+    # The question stays on the page while the user changes controls, and in the URL, so a
+    # teacher's shared link opens with it (issue 12).
+    st.session_state["preset_question"] = preset.key
+    st.query_params["preset"] = preset.key
+
+
+def hide_question() -> None:
+    st.session_state["preset_question"] = None
+    st.query_params.pop("preset", None)
 
 
 def controls_ui() -> rnnviz.RunConfig | None:
@@ -377,9 +385,12 @@ def main() -> None:
         bind=BIND,
         label_visibility="collapsed",
     )
-    note = st.session_state.pop("preset_note", None)
-    if note:
-        st.info(note)
+    key = st.session_state.get("preset_question", st.query_params.get("preset"))
+    if key in PRESETS_BY_KEY:
+        left, right = st.columns([12, 1])
+        left.info(PRESETS_BY_KEY[key].question)
+        right.button("Hide", key="hide_question", on_click=hide_question, help="Hide the question")
+        st.query_params["preset"] = key
     if cfg is None:
         st.warning(
             "Fix the highlighted control in the sidebar; the page keeps the last "

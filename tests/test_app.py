@@ -620,3 +620,21 @@ def test_preset_1_feeds_an_input_that_moves_the_state():
     z = [values(t["z"]) for t in heatmaps(charts(at)["fig_states"])]
     assert len(z) == 2  # h and c
     assert all(np.abs(panel).max() > 0.01 for panel in z)
+
+
+def test_a_presets_question_stays_visible_while_controls_change():
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.button(key="preset_return_sequences").click().run()
+    change(at, hidden_size=6)
+    assert [i.value for i in at.info] == [PRESETS_BY_KEY["return_sequences"].question]
+    assert at.query_params["preset"] in ("return_sequences", ["return_sequences"])
+
+
+def test_a_link_with_a_preset_opens_with_its_question_and_hide_removes_it():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["preset"] = "initial_state"
+    at.run()
+    assert [i.value for i in at.info] == [PRESETS_BY_KEY["initial_state"].question]
+    at.button(key="hide_question").click().run()
+    assert not at.info
+    assert "preset" not in at.query_params
