@@ -289,8 +289,11 @@ def carry_view(trace: rnnviz.Trace) -> None:
         reset = cfg.stateful and k in cfg.reset_before
         rows.append(
             {
-                "boundary": f"batch {k - 1} → {k}",
-                "max |start − previous end|": float(gap),
+                "between": f"batch {k - 1} and batch {k}",
+                "does the later batch start where the earlier one ended?": "yes"
+                if gap == 0
+                else "no",
+                "largest difference": float(gap),
                 "what happened": "reset_state(): zeros"
                 if reset
                 else ("carried over" if cfg.stateful else "started from the initial state"),

@@ -213,10 +213,13 @@ def test_stateful_on_carries_each_rows_state_into_the_next_batch(shown):
     assert not on.exception and not off.exception
     carried = table_rows(on.table[0])
     assert [r["what happened"] for r in carried] == ["carried over"] * 2
-    assert all(r["max |start − previous end|"] == 0.0 for r in carried)
+    assert all(r["largest difference"] == 0.0 for r in carried)
+    question = "does the later batch start where the earlier one ended?"
+    assert [r[question] for r in carried] == ["yes", "yes"]
     restarted = table_rows(off.table[0])
     assert [r["what happened"] for r in restarted] == ["started from the initial state"] * 2
-    assert all(r["max |start − previous end|"] > 0.0 for r in restarted)
+    assert all(r["largest difference"] > 0.0 for r in restarted)
+    assert [r[question] for r in restarted] == ["no", "no"]
 
 
 def test_reset_before_resets_the_state_at_that_boundary(shown):
