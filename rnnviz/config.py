@@ -153,7 +153,7 @@ def _check_int(cfg: RunConfig, name: str) -> None:
 
 def _check_choice(cfg: RunConfig, name: str, choices: tuple[str, ...]) -> None:
     value = getattr(cfg, name)
-    if value not in choices:
+    if not isinstance(value, str) or value not in choices:
         raise ConfigError(name, value, "must be one of " + ", ".join(choices))
 
 

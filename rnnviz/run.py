@@ -215,6 +215,8 @@ def trace_weights(
         raise ConfigError(
             "layer.go_backwards", True, "must be False: rnnviz traces forward in time"
         )
+    if not isinstance(stateful, (bool, np.bool_)):
+        raise ConfigError("stateful", stateful, "must be True or False")
     array = np.asarray(x)
     if array.ndim == 3:
         array = array[None]
