@@ -12,7 +12,7 @@ import rnnviz
 from rnnviz import export, figures
 from rnnviz.config import CELLS, INITIAL_STATES, LIMITS, SIGNALS
 from rnnviz.presets import PRESETS, PRESETS_BY_KEY
-from rnnviz.urlstate import CELL_LABELS, VIEW_LABELS, VIEWS
+from rnnviz.urlstate import CELL_LABELS, VIEW_LABELS, VIEWS, read_query
 
 BIND = "query-params"  # every control lives in the URL: a link restores the view exactly
 HELP = {
@@ -377,7 +377,51 @@ def downloads_ui(trace: rnnviz.Trace) -> None:
     )
 
 
+def read_link() -> None:
+    """On a session's first run, reads the link leniently into the controls (issue 12).
+
+    Streamlit's own binding drops what it does not recognise without a word; here
+    `cell=gru`, `hidden_size=8.0` or `stateful=TRUE` are honoured, and everything that
+    is not is listed in one notice.
+    """
+    if st.session_state.get("link_read"):
+        return
+    st.session_state["link_read"] = True
+    params = {key: st.query_params.get_all(key) for key in st.query_params}
+    values, notices = read_query(params)
+    preset = values.pop("preset", None)
+    if preset is not None:
+        st.session_state["preset_question"] = preset
+    for key, value in values.items():
+        st.session_state[key] = value
+    st.session_state["link_notices"] = notices
+    # Known limit: the address bar keeps the link as given until a control changes
+    # (Streamlit's binding owns it); rewriting it here in Streamlit's spelling did not stick.
+
+
+def link_notices_ui() -> None:
+    notices = st.session_state.get("link_notices")
+    if not notices:
+        return
+    with st.container(border=True):
+        left, right = st.columns([12, 1])
+        left.markdown(":material/link_off: **This link asked for things the page cannot show:**")
+        right.button(
+            "Hide",
+            key="hide_link_notices",
+            on_click=st.session_state.pop,
+            args=("link_notices", None),
+        )
+        st.text("\n".join(f"• {line}" for line in notices))  # plain text: nothing rendered
+
+
 def main() -> None:
+    read_link()
+    link_notices_ui()
+    page()
+
+
+def page() -> None:
     cfg = controls_ui()
     view = st.radio(
         "view",

@@ -641,3 +641,14 @@ def test_a_link_with_a_preset_opens_with_its_question_and_hide_removes_it():
     at.button(key="hide_question").click().run()
     assert not at.info
     assert "preset" not in at.query_params
+
+
+def test_a_lenient_link_sets_the_controls_and_a_bad_one_is_named_in_a_notice():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update({"cell": "gru", "hidden_size": "6.0", "bogus": "<b>x</b>", "seed": "-1"})
+    at.run()
+    assert widget(at, "cell").value == "gru"
+    assert widget(at, "hidden_size").value == 6
+    shown = " ".join(t.value for t in at.text)
+    assert "bogus=<b>x</b> is not a parameter of this page: ignored" in shown  # as plain text
+    assert "seed=-1 is not a whole number from 0 to 2147483647: used 0" in shown
