@@ -55,6 +55,7 @@ class Source:
     label: str
     kind: str
     run: Any = None  # TrainingRun, for the task source
+    epoch: int = -1  # the run's epoch the trace shows
     model: Any = None  # CharModel, for the text source
     text: str = ""
 
@@ -96,6 +97,7 @@ def source_ui() -> Source:
             f"{CELL_LABELS[cell]} on '{task}' after epoch {epoch}",
             kind,
             run=run,
+            epoch=int(epoch),
         )
     if kind == "explore":
         values = st.session_state.get("explore_config") or rnnviz.RunConfig().to_dict()
@@ -192,11 +194,8 @@ def unit_ui(src: Source) -> None:
     )
     if src.kind == "task":
         run = src.run
-        head = run.head_weights(-1) if run else None
-        before_p, after_p = (
-            _task_output(run, src.trace, head, sample),
-            _task_output(run, after, head, sample),
-        )
+        before_p = _task_output(run, src.trace, src.epoch, sample)
+        after_p = _task_output(run, after, src.epoch, sample)
         st.markdown("**What the trained network outputs for this sample**")
         st.table(
             {
@@ -210,8 +209,8 @@ def unit_ui(src: Source) -> None:
     elif src.kind == "text":
         n = len(src.text)
         if step + 1 < n:
-            before = T._probs_from_trace(src.model, src.trace, n)[step]
-            changed = T._probs_from_trace(src.model, after, n)[step]
+            before = T.next_char_probs(src.model, src.text, src.trace)[step]
+            changed = T.next_char_probs(src.model, src.text, after)[step]
             top = np.argsort(-changed)[:5]
             st.markdown(
                 f"**Next-character prediction after {src.text[step]!r} (character {step})**"
@@ -225,19 +224,14 @@ def unit_ui(src: Source) -> None:
             )
 
 
-def _task_output(run, trace, head, sample) -> tuple[list[str], np.ndarray]:
+def _task_output(run, trace, epoch: int, sample: int) -> tuple[list[str], np.ndarray]:
     """(names, values) of what the model outputs for a sample: class probabilities, a value."""
-    kernel, bias = head
-    h = trace.h[0, sample] if run.task.every_step else trace.h[0, sample, -1]
-    z = h.astype(np.float64) @ kernel + bias
+    out = run.outputs(trace, epoch)[sample]
     if run.task.kind == "classification":
-        z = np.exp(z - z.max(axis=-1, keepdims=True))
-        p = z / z.sum(axis=-1, keepdims=True)
         if run.task.every_step:
-            return [f"depth at last step = {k}" for k in range(p.shape[-1])], p[-1]
-        return [f"p(symbol {k})" for k in range(p.shape[-1])], p
-    values = z[..., 0]
-    return (["output at last step"], np.atleast_1d(values)[-1:])
+            return [f"depth at last step = {k}" for k in range(out.shape[-1])], out[-1]
+        return [f"p(symbol {k})" for k in range(out.shape[-1])], out
+    return ["output at last step"], np.atleast_1d(out)[-1:]
 
 
 def trajectory_ui(src: Source) -> None:

@@ -29,12 +29,11 @@ from typing import Any
 import numpy as np
 
 from rnnviz.config import CELLS, ConfigError, Described
+from rnnviz.training import MANIFEST, MODELS_DIR, read_manifest, sha256_of  # noqa: F401 (API)
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 CORPUS_PATH = ASSETS / "corpus" / "python_stdlib.json.xz"
 FILES_PATH = ASSETS / "corpus" / "FILES.txt"
-MODELS_DIR = ASSETS / "models"
-MANIFEST = MODELS_DIR / "manifest.json"
 
 #: The character standing for every character outside the vocabulary; its id is 0.
 UNKNOWN = "\ufffd"
@@ -284,10 +283,6 @@ def corpus_bits_per_char(cm: CharModel, text: str) -> float:
 # ----- the shipped models, and what they compute on a text ---------------------------------
 
 
-def read_manifest() -> dict[str, Any]:
-    return json.loads(MANIFEST.read_text()) if MANIFEST.exists() else {}
-
-
 _models: dict[str, CharModel] = {}
 _models_lock = threading.Lock()
 
@@ -307,7 +302,7 @@ def load_char_model(cell: str = "lstm") -> CharModel:
             raise ConfigError("cell", cell, "has no shipped character model; run `make models`")
         ((name, info),) = entry["files"].items()
         path = MODELS_DIR / name
-        if hashlib.sha256(path.read_bytes()).hexdigest() != info["sha256"]:
+        if sha256_of(path) != info["sha256"]:
             raise ConfigError("checkpoint", name, "does not match its SHA-256 in the manifest")
         import keras
 

@@ -30,6 +30,7 @@ import numpy as np
 
 from rnnviz.config import CELLS, LIMITS, ConfigError, Described
 from rnnviz.tasks import Task, TaskData, get_task
+from rnnviz.urlstate import CELL_LABELS
 
 #: Inclusive ranges of train()'s integer arguments. hidden_size is capped below
 #: LIMITS["hidden_size"]: on a shared 2-core server a 1024-unit training would take minutes.
@@ -74,9 +75,6 @@ def check_arguments(
     return task, cell, hidden, n_epochs, seed, stateful
 
 
-CELL_TITLES = {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "SimpleRNN"}
-
-
 @dataclass(frozen=True)
 class Settings:
     """What identifies a training: the same settings train the same network."""
@@ -91,7 +89,7 @@ class Settings:
     def label(self) -> str:
         """A short description: "LSTM(16) on 'remember', 20 epochs, seed 0"."""
         return (
-            f"{CELL_TITLES[self.cell]}({self.hidden_size}) on '{self.task}', "
+            f"{CELL_LABELS[self.cell]}({self.hidden_size}) on '{self.task}', "
             f"{self.epochs} epochs, seed {self.seed}"
         )
 
@@ -197,7 +195,14 @@ class TrainingRun:
         (samples,) or (samples, steps) for regression. Computed from the trace's h and
         the head's weights, so it is the model's prediction for exactly that trace.
         """
-        trace = self.trace(epoch, x)
+        return self.outputs(self.trace(epoch, x), epoch)
+
+    def outputs(self, trace: Any, epoch: int = -1) -> np.ndarray:
+        """Returns what the model outputs for a trace of its recurrent layer (one batch).
+
+        The Dense head with `epoch`'s weights applied to the trace's h, as the model does;
+        for a trace that was changed (an intervention) it is the changed model's output.
+        """
         h = trace.h[0] if self.task.every_step else trace.h[0][:, -1]
         kernel, bias = self.head_weights(epoch)
         z = h.astype(np.float64) @ kernel + bias

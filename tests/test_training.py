@@ -189,3 +189,10 @@ def test_a_background_training_stops_within_1_s_of_stop_and_keeps_its_epochs():
     assert job.status == "stopped"
     assert 2 <= job.result.epochs_done < 200
     assert job.result.stopped
+
+
+def test_outputs_of_an_epochs_trace_use_that_epochs_head(tiny_run):
+    x = tiny_run.validation.x[:4]
+    trace = tiny_run.trace(1, x)
+    np.testing.assert_array_equal(tiny_run.outputs(trace, 1), tiny_run.predict(1, x))
+    assert not np.allclose(tiny_run.outputs(trace, 1), tiny_run.outputs(trace, 3))
