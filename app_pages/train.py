@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import streamlit as st
 
@@ -167,14 +169,10 @@ def compare_pretrained(settings: Settings) -> bool:
     """Shows the shipped comparison when the settings are the checkpoints'; True if so."""
     for cell in CELLS:
         shipped = pretrained_settings(settings.task, cell)
-        if shipped is None or shipped != Settings(settings.task, cell, *_rest(settings)):
+        if shipped is None or shipped != dataclasses.replace(settings, cell=cell):
             return False
     st.session_state["comparison"] = {cell: pretrained(settings.task, cell) for cell in CELLS}
     return True
-
-
-def _rest(settings: Settings) -> tuple[int, int, int]:
-    return settings.hidden_size, settings.epochs, settings.seed
 
 
 def job_status_ui(job: Job, what: str) -> None:
@@ -435,7 +433,7 @@ def main() -> None:
             )
     else:
         st.subheader("Learning curves")
-        source = "pretrained checkpoint" if run is _maybe_pretrained(settings) else "trained here"
+        source = "trained here" if settings in session_runs() else "pretrained checkpoint"
         stopped = " (stopped early)" if run.stopped else ""
         st.caption(
             f"{settings.label} — {source}{stopped}: {run.epochs_done} epochs in "
@@ -448,12 +446,6 @@ def main() -> None:
         )
         epochs_ui(run)
     comparison_ui(task)
-
-
-def _maybe_pretrained(settings: Settings) -> TrainingRun | None:
-    if pretrained_settings(settings.task, settings.cell) == settings:
-        return pretrained(settings.task, settings.cell)
-    return None
 
 
 def _use_settings(settings: Settings) -> None:
