@@ -63,7 +63,7 @@ def analyse(cell: str, text: str) -> dict:
         "predictions": predictions,
         "rankings": rankings,
         "saturation": T.gate_saturation(trace, 0, n),
-        "bits": T.bits_per_char(cm, text) if n > 1 else float("nan"),
+        "bits": T.bits_per_char(cm, text, trace) if n > 1 else float("nan"),
     }
 
 

@@ -371,12 +371,15 @@ def next_char_probs(cm: CharModel, text: str, trace: Any = None) -> np.ndarray:
     return _probs_from_trace(cm, trace, len(text))
 
 
-def bits_per_char(cm: CharModel, text: str) -> float:
-    """Returns mean -log2 p(next character) over the text, state carried throughout."""
+def bits_per_char(cm: CharModel, text: str, trace: Any = None) -> float:
+    """Returns mean -log2 p(next character) over the text, state carried throughout.
+
+    Pass `trace` (from trace_text of the same text) to reuse it.
+    """
     check_text(text)
     if len(text) < 2:
         raise ConfigError("text", text, "must hold at least 2 characters (one to predict)")
-    probs = next_char_probs(cm, text)
+    probs = next_char_probs(cm, text, trace)
     targets = cm.encode(text)[1:]
     picked = probs[np.arange(len(targets)), targets].astype(np.float64)
     return float(-np.log2(picked).mean())

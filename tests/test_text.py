@@ -124,3 +124,8 @@ def test_corpus_files_are_split_by_file_and_match_their_recorded_hashes():
 def test_bad_input_is_a_config_error_naming_the_field(tiny, call, field):
     with pytest.raises(rnnviz.ConfigError, match=rf"^{field}="):
         call(tiny)
+
+
+def test_bits_per_char_with_a_given_trace_equals_a_fresh_one(tiny):
+    trace = T.trace_text(tiny, SAMPLE)
+    assert T.bits_per_char(tiny, SAMPLE, trace) == T.bits_per_char(tiny, SAMPLE)
