@@ -49,11 +49,9 @@ def analyse(cell: str, text: str) -> dict:
     ]
     states = {name: T.text_states(trace, n, name) for name in trace.config.state_names}
     gates = {name: g.reshape(-1, g.shape[-1])[:n] for name, g in trace.gates.items()}
+    concepts = {name: concept(text) for name, concept in CONCEPTS.items()}
     rankings = {
-        state: {
-            name: analysis.rank_units(trace, concept(text), state)
-            for name, concept in CONCEPTS.items()
-        }
+        state: {name: analysis.rank_units(trace, v, state) for name, v in concepts.items()}
         for state in trace.config.state_names
     }
     return {
@@ -62,7 +60,7 @@ def analyse(cell: str, text: str) -> dict:
         "gates": gates,
         "predictions": predictions,
         "rankings": rankings,
-        "saturation": T.gate_saturation(trace, 0, n),
+        "saturation": T.gate_saturation(trace, n),
         "bits": T.bits_per_char(cm, text, trace) if n > 1 else float("nan"),
     }
 

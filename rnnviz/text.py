@@ -454,9 +454,7 @@ def default_snippet(length: int = 1500) -> str:
     return piece[: piece.rindex("\n") + 1]
 
 
-def gate_saturation(
-    trace: Any, unit: int, length: int, low: float = 0.1, high: float = 0.9
-) -> dict:
+def gate_saturation(trace: Any, length: int, low: float = 0.1, high: float = 0.9) -> dict:
     """Returns, per sigmoid gate, the fraction of steps each unit's gate is < low and > high.
 
     The char-RNN paper's saturation plot (Karpathy, Johnson & Fei-Fei, 2015): a gate that
