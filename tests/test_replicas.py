@@ -62,7 +62,14 @@ def test_a_browser_session_through_nginx_reruns_over_its_websocket(balanced):
     from playwright.sync_api import sync_playwright
 
     from scripts.browserkit import CHROMIUM_ARGS
-    from tests.test_browser import _chromium, assert_no_exception, heatmaps, set_number, wait_idle
+    from tests.test_browser import (
+        _chromium,
+        assert_no_exception,
+        heatmaps,
+        set_number,
+        wait_heatmaps,
+        wait_idle,
+    )
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=_chromium(), headless=True, args=CHROMIUM_ARGS)
@@ -72,11 +79,10 @@ def test_a_browser_session_through_nginx_reruns_over_its_websocket(balanced):
         page.wait_for_selector(".stPlotlyChart .js-plotly-plot")
         wait_idle(page)
         set_number(page, "hidden_size", 5)
-        page.wait_for_function(
-            "() => [...document.querySelectorAll('.stPlotlyChart .js-plotly-plot')]"
-            ".some((d) => (d._fullData || [])"
-            ".some((t) => t.type === 'heatmap' && t.z.length === 5))"
-        )
+        # Waits for both heatmaps: charts redraw one after the other, so "some
+        # heatmap has 5 rows" can hold while h still shows the old 8 (CI saw it).
+        wait_heatmaps(page, ["h", "c"], rows=5)
+        wait_idle(page)
         assert heatmaps(page)["h"][0] == 5
         assert_no_exception(page)
         browser.close()
