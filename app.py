@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app_pages.runtime import keep_keras_session
+
+keep_keras_session()
 st.set_page_config(page_title="rnnviz — RNN state, exactly", layout="wide")
 
 PAGES = [

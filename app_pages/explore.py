@@ -29,7 +29,8 @@ HELP = {
     "initial_state": "The state batch 0 starts from (every batch, when not stateful).",
     "seed": "Drives the weights, random inputs and a random initial state.",
     "reset_after": "GRU only: apply the reset gate after the recurrent matmul (Keras default).",
-    "reset_before": "Stateful only: call layer.reset_state() before these batches.",
+    "reset_before": "Stateful only: call layer.reset_state() before these batches "
+    "(indices from 0: 2 is the third batch).",
 }
 DEFAULTS = rnnviz.RunConfig()
 
@@ -166,7 +167,12 @@ def keras2_idioms() -> list:
 
 
 def pick(label: str, count: int, key: str) -> int:
-    """A bound selector of an index in range(count)."""
+    """A bound selector of an index in range(count).
+
+    Charts count batches and steps from 1 ("batch 2, step 3"); these selectors pick
+    Python's 0-based index, as the arrays, the exports and the share links use it, and
+    their labels say so. (A format_func would put its words into the URL instead.)
+    """
     return st.selectbox(label, list(range(count)), key=key, bind=BIND)
 
 
@@ -206,10 +212,10 @@ def gates_view(trace: rnnviz.Trace) -> None:
 @st.fragment
 def returns_view(trace: rnnviz.Trace) -> None:
     cfg = trace.config
-    batch = pick("batch", cfg.num_batches, "batch")
+    batch = pick("batch index (0 = first)", cfg.num_batches, "batch")
     returned = trace.outputs[batch]
     st.markdown(
-        f"`layer(x)` returned **{len(returned)}** tensor(s) for batch {batch}, "
+        f"`layer(x)` returned **{len(returned)}** tensor(s) for batch {batch + 1} (index {batch}), "
         f"in this order: `[{', '.join(n for n, _ in returned)}]`"
     )
     st.table([{"name": n, "shape": str(a.shape), "dtype": str(a.dtype)} for n, a in returned])
@@ -289,7 +295,7 @@ def carry_view(trace: rnnviz.Trace) -> None:
         reset = cfg.stateful and k in cfg.reset_before
         rows.append(
             {
-                "between": f"batch {k - 1} and batch {k}",
+                "between": f"batch {k} and batch {k + 1}",
                 "does the later batch start where the earlier one ended?": "yes"
                 if gap == 0
                 else "no",
@@ -312,18 +318,19 @@ def step_view(trace: rnnviz.Trace) -> None:
     cfg = trace.config
     cols = st.columns(4)
     with cols[0]:
-        batch = pick("batch", cfg.num_batches, "batch")
+        batch = pick("batch index (0 = first)", cfg.num_batches, "batch")
     with cols[1]:
         sample = pick("sample row", cfg.batch_size, "sample")
     with cols[2]:
-        t = pick("timestep t", cfg.num_steps, "t")
+        t = pick("timestep t (0 = first)", cfg.num_steps, "t")
     with cols[3]:
         unit = pick("unit", cfg.hidden_size, "unit")
     from rnnviz.equations import step_equations
 
     for line in step_equations(trace, batch, sample, t, unit):
         st.latex(line)
-    st.caption(f"x_t = {np.array2string(trace.inputs[batch, sample, t], precision=6)}")
+    x_t = np.array2string(trace.inputs[batch, sample, t], precision=6)
+    st.markdown(f"**The input at this step:** x_t = `{x_t}`")
 
 
 def code_view(cfg: rnnviz.RunConfig) -> None:

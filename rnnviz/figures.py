@@ -38,21 +38,43 @@ def _unrolled(values: np.ndarray, sample: int) -> np.ndarray:
     return values[:, sample].reshape(k * t, u).T
 
 
+def _time_label(step: int, num_steps: int, num_batches: int) -> str:
+    """A global time index in words a student reads: "batch 2, step 3" (counted from 1)."""
+    if num_batches == 1:  # one batch (a trained task's samples): the step is all there is
+        return f"step {step + 1}"
+    return f"batch {step // num_steps + 1}, step {step % num_steps + 1}"
+
+
 def _hover_labels(k: int, t: int, stride: int) -> np.ndarray:
-    steps = np.arange(0, k * t, stride)
-    return np.array([f"batch {s // t}, t={s % t}" for s in steps])
+    return np.array([_time_label(s, t, k) for s in range(0, k * t, stride)])
 
 
 def _column_labels(k: int, t: int, stride: int) -> np.ndarray:
-    """One label per heatmap column, "b1 t3" for batch 1, step 3: the x of a categorical axis.
+    """One label per heatmap column, "batch 2, step 4": the x of a categorical axis.
 
     A label per column, not per cell: per-cell hover labels (strings, or numbers
     Plotly cannot send as binary in 3-D) were three quarters of a chart's bytes.
+    Counted from 1, as people count; the exported arrays keep Python's 0-based indices.
     """
-    steps = np.arange(0, k * t, stride)
-    if k == 1:  # one batch (a trained task's samples): the step is all there is to say
-        return np.array([f"step {s}" for s in steps])
-    return np.array([f"b{s // t} t{s % t}" for s in steps])
+    return _hover_labels(k, t, stride)
+
+
+def _boundary_shapes(num_batches: int, num_steps: int, rows: int, stride: int) -> list[dict]:
+    """A dashed line at every batch boundary, in every subplot row, as layout shapes."""
+    return [
+        dict(
+            type="line",
+            x0=k * num_steps / stride - 0.5,
+            x1=k * num_steps / stride - 0.5,
+            y0=0,
+            y1=1,
+            xref=f"x{'' if row == 1 else row}",
+            yref=f"y{'' if row == 1 else row} domain",
+            line=dict(width=2, dash="dash", color="black"),
+        )
+        for row in range(1, rows + 1)
+        for k in range(1, num_batches)
+    ]
 
 
 def _add_boundaries(
@@ -63,24 +85,9 @@ def _add_boundaries(
     Positions are in columns: a heatmap shown every `stride` steps has its boundary
     k * num_steps / stride columns in.
     """
-    shapes = []
-    for row in range(1, rows + 1):
-        axis = "" if row == 1 else str(row)
-        for k in range(1, num_batches):
-            shapes.append(
-                dict(
-                    type="line",
-                    x0=k * num_steps / stride - 0.5,
-                    x1=k * num_steps / stride - 0.5,
-                    y0=0,
-                    y1=1,
-                    xref=f"x{axis}",
-                    yref=f"y{axis} domain",
-                    line=dict(width=2, dash="dash", color="black"),
-                )
-            )
     # One layout update: add_vline per line re-validated the whole layout each time
     # (3 s for a 20-batch gate figure).
+    shapes = _boundary_shapes(num_batches, num_steps, rows, stride)
     fig.update_layout(shapes=list(fig.layout.shapes) + shapes)
 
 
@@ -117,30 +124,63 @@ def _stacked_heatmaps(
     row_height: int,
     spacing: float,
 ) -> go.Figure:
-    """Heatmaps (name, values, title, sigmoid) stacked on one shared time axis."""
+    """Heatmaps (name, values, title, sigmoid) stacked on one shared time axis.
+
+    The layout is written out (what make_subplots would make) and the Figure built in
+    one call: make_subplots and the per-row updates re-validated the layout each time,
+    two thirds of the chart's server time on a busy classroom server (issue 12).
+    """
     cfg = trace.config
     rows = len(panels)
     stride = _stride(cfg.num_batches * cfg.num_steps)
-    fig = make_subplots(
-        rows=rows,
-        cols=1,
-        shared_xaxes=True,
-        vertical_spacing=spacing,
-        subplot_titles=[title for _, _, title, _ in panels],
+    height = (1 - spacing * (rows - 1)) / rows
+    data, layout = [], {}
+    annotations = []
+    for row, (name, values, title, sigmoid) in enumerate(panels, start=1):
+        top = 1 - (row - 1) * (height + spacing)
+        suffix = "" if row == 1 else str(row)
+        heatmap = _heatmap(values, sample, name, sigmoid, stride)
+        heatmap.update(xaxis=f"x{suffix}", yaxis=f"y{suffix}")
+        heatmap.colorbar.update(y=1 - (row - 0.5) / rows, len=0.9 / rows)
+        data.append(heatmap)
+        layout[f"xaxis{suffix}"] = dict(
+            anchor=f"y{suffix}",
+            domain=[0.0, 1.0],
+            **({} if row == rows else dict(matches=f"x{rows}", showticklabels=False)),
+            **(dict(title=dict(text="time step (batches end to end)")) if row == rows else {}),
+        )
+        layout[f"yaxis{suffix}"] = dict(
+            anchor=f"x{suffix}",
+            domain=[max(0.0, top - height), min(1.0, top)],
+            title=dict(text="unit"),
+        )
+        annotations.append(
+            dict(
+                text=title,
+                x=0.5,
+                xref="paper",
+                xanchor="center",
+                y=top,
+                yref="paper",
+                yanchor="bottom",
+                showarrow=False,
+                font=dict(size=16),
+            )
+        )
+    return go.Figure(
+        data=data,
+        layout=dict(
+            **layout,
+            annotations=annotations,
+            shapes=_boundary_shapes(cfg.num_batches, cfg.num_steps, rows, stride),
+            title=dict(
+                text=f"{what} of sample {sample}"
+                + (f" (every {stride}th step shown)" if stride > 1 else "")
+            ),
+            height=row_height * rows + 80,
+            margin=dict(t=70),
+        ),
     )
-    for row, (name, values, _, sigmoid) in enumerate(panels, start=1):
-        fig.add_trace(_heatmap(values, sample, name, sigmoid, stride), row=row, col=1)
-        fig.data[-1].colorbar.update(y=1 - (row - 0.5) / rows, len=0.9 / rows)
-        fig.update_yaxes(title_text="unit", row=row, col=1)
-    _add_boundaries(fig, cfg.num_batches, cfg.num_steps, rows=rows, stride=stride)
-    fig.update_xaxes(title_text="time step (batches end to end)", row=rows, col=1)
-    fig.update_layout(
-        title=f"{what} of sample {sample}"
-        + (f" (every {stride}th step shown)" if stride > 1 else ""),
-        height=row_height * rows + 80,
-        margin=dict(t=70),
-    )
-    return fig
 
 
 def state_heatmaps(trace: Trace, sample: int = 0) -> go.Figure:
@@ -156,33 +196,35 @@ def unit_lines(trace: Trace, sample: int = 0, units: list[int] | None = None) ->
     k, t = cfg.num_batches, cfg.num_steps
     x = np.arange(k * t)
     labels = _hover_labels(k, t, 1)
-    fig = go.Figure()
-    for name in cfg.state_names:
-        series = _unrolled(trace.state(name), sample)
-        for unit in units:
-            fig.add_trace(
-                go.Scatter(
-                    x=x,
-                    y=series[unit],
-                    mode="lines+markers" if k * t <= 60 else "lines",
-                    name=f"{name}[{unit}]",
-                    customdata=labels,
-                    line=dict(dash="solid" if name == "h" else "dot"),
-                    hovertemplate=(
-                        f"{name}, sample {sample}, unit {unit}<br>%{{customdata}}"
-                        "<br>value %{y:.6f}<extra></extra>"
-                    ),
-                )
-            )
-    _add_boundaries(fig, k, t)
-    fig.update_layout(
-        title=f"Chosen units of sample {sample} over time",
-        xaxis_title="time step (batches end to end)",
-        yaxis_title="state value",
-        height=360,
-        hovermode="closest",
+    lines = [
+        dict(
+            type="scatter",
+            x=x,
+            y=_unrolled(trace.state(name), sample)[unit],
+            mode="lines+markers" if k * t <= 60 else "lines",
+            name=f"{name}[{unit}]",
+            customdata=labels,
+            line=dict(dash="solid" if name == "h" else "dot"),
+            hovertemplate=(
+                f"{name}, sample {sample}, unit {unit}<br>%{{customdata}}"
+                "<br>value %{y:.6f}<extra></extra>"
+            ),
+        )
+        for name in cfg.state_names
+        for unit in units
+    ]
+    # One Figure call, no add_trace / update_layout: each re-validated (issue 12).
+    return go.Figure(
+        data=lines,
+        layout=dict(
+            shapes=_boundary_shapes(k, t, 1, 1),
+            title=dict(text=f"Chosen units of sample {sample} over time"),
+            xaxis=dict(title=dict(text="time step (batches end to end)")),
+            yaxis=dict(title=dict(text="state value")),
+            height=360,
+            hovermode="closest",
+        ),
     )
-    return fig
 
 
 def gate_heatmaps(trace: Trace, sample: int = 0) -> go.Figure:
@@ -202,9 +244,9 @@ def carry_over(trace: Trace, sample: int = 0, state: str = "h") -> go.Figure:
     for b in range(k):
         columns.append(trace.initial_states[b][idx][sample])
         reset = cfg.stateful and b in cfg.reset_before
-        labels.append(f"batch {b} start" + (" (reset)" if reset else ""))
+        labels.append(f"batch {b + 1} start" + (" (reset)" if reset else ""))
         columns.append(trace.final_states[b][idx][sample])
-        labels.append(f"batch {b} end")
+        labels.append(f"batch {b + 1} end")
     z = np.stack(columns, axis=1)
     fig = go.Figure(
         go.Heatmap(

@@ -21,6 +21,7 @@ import itertools
 import json
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -41,6 +42,10 @@ LAYER_CLASSES: dict[str, type] = {
 KIND_OF_CLASS = {cls: kind for kind, cls in LAYER_CLASSES.items()}
 
 #: How XLA is used: "background" (default), "never" (graph only), "always" (compile inline).
+#: Background work starts only after this long without a foreground run (see _wait_quiet).
+QUIET_S = 0.5
+#: At most this many background jobs wait; more are dropped (a later run submits them again).
+MAX_PENDING = 16
 XLA_MODES = ("background", "never", "always")
 
 
@@ -168,6 +173,7 @@ class Engine:
         self._graph_fn = tf.function(
             self._forward_batch,
             input_signature=[batch_spec, *([] if self.stateful else signature[2:])],
+            autograph=False,
         )
         # XLA tier: all batches in one dispatch (per-call overhead was a third of a run).
         self._xla_fn = tf.function(self._forward, input_signature=signature, jit_compile=True)
@@ -316,6 +322,18 @@ class Engine:
         )
 
 
+def _name_os_thread() -> None:
+    """Gives the background thread its name in the OS too (`top -H`, /proc/PID/task/*/comm),
+    so a server's CPU can be split into students' runs and background work."""
+    try:
+        import ctypes
+
+        name = threading.current_thread().name.encode()[:15]
+        ctypes.CDLL(None).prctl(15, ctypes.c_char_p(name), 0, 0, 0)  # PR_SET_NAME
+    except (OSError, AttributeError):
+        pass  # not Linux: the name is cosmetic
+
+
 def _as_tuple(returned: Any) -> tuple[Any, ...]:
     return tuple(returned) if isinstance(returned, (list, tuple)) else (returned,)
 
@@ -338,12 +356,22 @@ class EngineCache:
     the user has since left is skipped.
     """
 
-    def __init__(self, max_engines: int = 64, xla: str = "background", prewarm: bool = True):
+    def __init__(
+        self,
+        max_engines: int = 64,
+        xla: str = "background",
+        prewarm: bool = True,
+        quiet_s: float = QUIET_S,
+        max_pending: int = MAX_PENDING,
+    ):
         if xla not in XLA_MODES:
             raise ValueError(f"xla={xla!r} must be one of {XLA_MODES}")
         self.max_engines = max_engines
         self.xla = xla
         self.prewarm = prewarm
+        self.quiet_s = quiet_s
+        self.max_pending = max_pending
+        self._last_run = 0.0  # time.monotonic() of the latest foreground run's end
         self._engines: collections.OrderedDict[str, Engine] = collections.OrderedDict()
         self._lock = threading.Lock()
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
@@ -384,7 +412,10 @@ class EngineCache:
 
     def run(self, engine: Engine, inputs: np.ndarray, *args: Any, **kwargs: Any) -> Any:
         """Runs the engine, then queues background work that makes the next run fast."""
-        results = engine.run(inputs, *args, xla=self.xla, **kwargs)
+        try:
+            results = engine.run(inputs, *args, xla=self.xla, **kwargs)
+        finally:
+            self._last_run = time.monotonic()
         shape = tuple(int(n) for n in inputs.shape[:3])
         batch_size = shape[1]
         family = self._family_key(engine.kind, engine.kwargs, engine.num_features, batch_size)
@@ -450,21 +481,33 @@ class EngineCache:
         with self._lock:
             return bool(self._pending)
 
+    def _wait_quiet(self) -> None:
+        """Blocks until no foreground run has ended for `quiet_s` seconds.
+
+        Background work only makes later runs faster; on a shared server it must not
+        take the CPU the students' runs need. With one user it runs in the pauses
+        between changes; with a busy class it waits (and new jobs are dropped once
+        `max_pending` wait), so the server's CPU goes to the runs that were asked for.
+        """
+        while (idle := time.monotonic() - self._last_run) < self.quiet_s:
+            time.sleep(self.quiet_s - idle)
+
     def _submit(self, job: str, fn: Callable[..., None], *args: Any) -> None:
         def task() -> None:
             try:
+                self._wait_quiet()
                 fn(*args)
             finally:
                 with self._lock:
                     self._pending.discard(job)
 
         with self._lock:
-            if job in self._pending:
-                return
+            if job in self._pending or len(self._pending) >= self.max_pending:
+                return  # queued already, or a busy server: a later run asks again
             self._pending.add(job)
             if self._executor is None:
                 self._executor = concurrent.futures.ThreadPoolExecutor(
-                    max_workers=1, thread_name_prefix="rnnviz-warm"
+                    max_workers=1, thread_name_prefix="rnnviz-warm", initializer=_name_os_thread
                 )
             self._executor.submit(task)
 

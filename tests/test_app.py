@@ -168,9 +168,10 @@ def test_batch_size_sets_the_first_axis_of_every_returned_tensor(shown):
 def test_num_features_sets_the_length_of_x_t_in_the_step_inspector(shown):
     at = shown("step", num_features=3)
     assert not at.exception
-    x_t = [c.value for c in at.caption if c.value.startswith("x_t = [")]
-    assert len(x_t) == 1
-    assert len(x_t[0].removeprefix("x_t = [").removesuffix("]").split()) == 3
+    prefix = "**The input at this step:** x_t = `["
+    x_t = [m.value for m in at.markdown if m.value.startswith(prefix)]
+    assert len(x_t) == 1  # in the body text, not a small grey caption
+    assert len(x_t[0].removeprefix(prefix).removesuffix("]`").split()) == 3
 
 
 def test_gru_states_view_shows_only_h_and_says_there_is_no_cell_state(shown):
@@ -228,8 +229,8 @@ def test_reset_before_resets_the_state_at_that_boundary(shown):
     rows = table_rows(at.table[0])
     assert [r["what happened"] for r in rows] == ["carried over", "reset_state(): zeros"]
     carry = heatmaps(charts(at)["fig_carry"])[0]
-    assert "batch 2 start (reset)" in carry["x"]
-    assert not values(carry["z"])[:, carry["x"].index("batch 2 start (reset)")].any()
+    assert "batch 3 start (reset)" in carry["x"]  # reset_before=[2]: the third batch
+    assert not values(carry["z"])[:, carry["x"].index("batch 3 start (reset)")].any()
 
 
 def test_reset_before_is_disabled_unless_stateful(shown):
@@ -276,7 +277,7 @@ def test_reset_after_changes_the_gru_values_shown(shown):
 def test_initial_state_random_starts_batch_0_from_a_nonzero_state(shown):
     def batch_0_start(at: AppTest) -> np.ndarray:
         carry = heatmaps(charts(at)["fig_carry"])[0]
-        assert carry["x"][0] == "batch 0 start"
+        assert carry["x"][0] == "batch 1 start"
         return values(carry["z"])[:, 0]
 
     assert not batch_0_start(shown("carry")).any()
@@ -404,7 +405,7 @@ def test_carry_view_shows_the_start_and_end_of_every_batch(shown):
     at = shown("carry")
     assert not at.exception
     carry = heatmaps(charts(at)["fig_carry"])[0]
-    assert carry["x"] == [f"batch {k} {end}" for k in range(3) for end in ("start", "end")]
+    assert carry["x"] == [f"batch {k} {end}" for k in (1, 2, 3) for end in ("start", "end")]
     assert values(carry["z"]).shape == (8, 6)
 
 
