@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test lint bench bench-browser screenshots chromium clean models serve-replicas
+.PHONY: run test lint bench load-test bench-browser screenshots chromium clean models serve-replicas
 
 $(VENV)/.runtime: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,12 @@ bench: $(VENV)/.dev
 	$(PY) -m rnnviz.bench
 	$(PY) -m rnnviz.bench_training
 	$(PY) -m rnnviz.bench_analysis
+	$(PY) scripts/soak.py
+	$(PY) scripts/load_test.py --sessions 1,8,30 --seconds 90
+
+# A classroom on one server: N simulated students over Streamlit's websocket protocol.
+load-test: $(VENV)/.dev
+	$(PY) scripts/load_test.py --sessions 1,8,30 --seconds 90
 
 bench-browser: $(VENV)/.dev chromium
 	$(PY) scripts/bench_browser.py

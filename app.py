@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
+
+# Before TensorFlow is imported: oneDNN's CPU allocator pools large tensors and never gives
+# them back, and a server's memory grew with every distinct large trace (docs/decisions.md,
+# 37). Single-step RNN matmuls gain nothing measurable from it (docs/performance.md).
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
 import streamlit as st
 
-from app_pages.runtime import keep_keras_session
+from app_pages.runtime import keep_keras_session, return_freed_memory_to_the_system
 
 keep_keras_session()
+return_freed_memory_to_the_system()
 st.set_page_config(page_title="rnnviz — RNN state, exactly", layout="wide")
 
 PAGES = [

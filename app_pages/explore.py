@@ -9,6 +9,7 @@ import numpy as np
 import streamlit as st
 
 import rnnviz
+from app_pages.runtime import cached
 from rnnviz import export, figures
 from rnnviz.config import CELLS, INITIAL_STATES, LIMITS, SIGNALS
 from rnnviz.presets import PRESETS, PRESETS_BY_KEY
@@ -145,18 +146,19 @@ def controls_ui() -> rnnviz.RunConfig | None:
         return None
 
 
-@st.cache_data(
-    max_entries=48,
-    show_spinner="Running the Keras layer (the first run loads "
-    "TensorFlow and builds the layer: a few seconds)…",
-)
-def compute(cfg_json: str) -> rnnviz.Trace:
-    """Returns the trace of a configuration (cached by its fields)."""
-    return rnnviz.run(rnnviz.RunConfig(**json.loads(cfg_json)))
-
-
-def trace_of(cfg: rnnviz.RunConfig) -> rnnviz.Trace:
-    return compute(json.dumps(cfg.to_dict(), sort_keys=True))
+def trace_of(cfg: rnnviz.RunConfig, spinner: bool = True) -> rnnviz.Trace:
+    """The trace of a configuration, from the byte-bounded cache shared by all sessions
+    (keyed by its fields: the Why page reads the same one). Sessions keep the config,
+    never the trace: an evicted trace is computed again, not held by a session."""
+    return cached(
+        "explore traces",
+        json.dumps(cfg.to_dict(), sort_keys=True),
+        lambda: rnnviz.run(cfg),
+        "Running the Keras layer (the first run loads TensorFlow and builds the layer: "
+        "a few seconds)…"
+        if spinner
+        else None,
+    )
 
 
 @st.cache_data(show_spinner="Running the Keras 2 idioms on Keras 3…")
@@ -177,8 +179,8 @@ def pick(label: str, count: int, key: str) -> int:
 
 
 @st.fragment
-def states_view(trace: rnnviz.Trace) -> None:
-    cfg = trace.config
+def states_view(cfg: rnnviz.RunConfig) -> None:
+    trace = trace_of(cfg)  # a fragment keeps its arguments: a small config, not the trace
     left, right = st.columns([1, 3])
     with left:
         sample = pick("sample row", cfg.batch_size, "sample")
@@ -199,8 +201,8 @@ def states_view(trace: rnnviz.Trace) -> None:
 
 
 @st.fragment
-def gates_view(trace: rnnviz.Trace) -> None:
-    cfg = trace.config
+def gates_view(cfg: rnnviz.RunConfig) -> None:
+    trace = trace_of(cfg)  # a fragment keeps its arguments: a small config, not the trace
     if not trace.gates:
         st.info("SimpleRNN has no gates: h_t = tanh(W x_t + U h_{t−1} + b).")
         return
@@ -210,8 +212,8 @@ def gates_view(trace: rnnviz.Trace) -> None:
 
 
 @st.fragment
-def returns_view(trace: rnnviz.Trace) -> None:
-    cfg = trace.config
+def returns_view(cfg: rnnviz.RunConfig) -> None:
+    trace = trace_of(cfg)  # a fragment keeps its arguments: a small config, not the trace
     batch = pick("batch index (0 = first)", cfg.num_batches, "batch")
     returned = trace.outputs[batch]
     st.markdown(
@@ -219,6 +221,8 @@ def returns_view(trace: rnnviz.Trace) -> None:
         f"in this order: `[{', '.join(n for n, _ in returned)}]`"
     )
     st.table([{"name": n, "shape": str(a.shape), "dtype": str(a.dtype)} for n, a in returned])
+    if cfg.signal == "answer_002":
+        answer_inputs_ui(trace, batch)
     facts = return_facts(trace, batch)
     for text, holds in facts:
         (st.success if holds else st.error)(
@@ -279,17 +283,62 @@ def return_facts(trace: rnnviz.Trace, batch: int) -> list[tuple[str, bool]]:
     return facts
 
 
+def answer_inputs_ui(trace: rnnviz.Trace, batch: int) -> None:
+    """The input of seeds/002's answer, and why its printed numbers are not these."""
+    st.markdown("**The input x**, the answer's 2 × 3 × 3 array (sample row 1 ends in zeros):")
+    x = trace.inputs[batch]
+    st.dataframe(
+        [
+            {
+                "sample row": r,
+                "step": t + 1,
+                **{f"feature {f}": float(x[r, t, f]) for f in range(x.shape[2])},
+            }
+            for r in range(x.shape[0])
+            for t in range(x.shape[1])
+        ],
+        key="answer_inputs",
+        hide_index=True,
+    )
+    st.markdown(
+        "**Why these numbers are not the answer's:** the shapes match, (2, 3, 4) and (2, 4); "
+        "the numbers do not, because "
+        "its weights were drawn by TensorFlow 1 with tf.set_random_seed(42), which Keras 3 "
+        f"cannot reproduce, and here they are drawn from seed {trace.config.seed}. "
+        + (
+            "What carries over: the two rows get the same h_t at steps 1 and 2, where their "
+            "inputs agree and they start from the same state, as in the answer's printout."
+            if np.array_equal(trace.h[batch, 0, :2], trace.h[batch, 1, :2])
+            else "In this batch the two rows start from different states (carried over from "
+            "the batch before), so even steps 1 and 2 differ; in batch 1 they agree, as in "
+            "the answer's printout."
+        )
+    )
+
+
 @st.fragment
-def carry_view(trace: rnnviz.Trace) -> None:
-    cfg = trace.config
+def carry_view(cfg: rnnviz.RunConfig) -> None:
+    trace = trace_of(cfg)  # a fragment keeps its arguments: a small config, not the trace
     left, right = st.columns(2)
     with left:
         sample = pick("sample row", cfg.batch_size, "sample")
     with right:
         state = st.radio("state", cfg.state_names, horizontal=True, key="carry_state")
     st.plotly_chart(figures.carry_over(trace, sample, state), key="fig_carry")
-    rows = []
     idx = cfg.state_names.index(state)
+    st.markdown(
+        f"**The state batch 1 starts from** ({state}_0, `initial_state={cfg.initial_state}`), "
+        "one row per sample row, in numbers:"
+    )
+    st.dataframe(
+        {f"unit {u}": trace.initial_states[0][idx][:, u] for u in range(cfg.hidden_size)},
+        key="initial_state_values",
+        column_config={
+            f"unit {u}": st.column_config.NumberColumn(format="%.6f")
+            for u in range(cfg.hidden_size)
+        },
+    )
+    rows = []
     for k in range(1, cfg.num_batches):
         gap = np.abs(trace.initial_states[k][idx] - trace.final_states[k - 1][idx]).max()
         reset = cfg.stateful and k in cfg.reset_before
@@ -314,8 +363,8 @@ def carry_view(trace: rnnviz.Trace) -> None:
 
 
 @st.fragment
-def step_view(trace: rnnviz.Trace) -> None:
-    cfg = trace.config
+def step_view(cfg: rnnviz.RunConfig) -> None:
+    trace = trace_of(cfg)  # a fragment keeps its arguments: a small config, not the trace
     cols = st.columns(4)
     with cols[0]:
         batch = pick("batch index (0 = first)", cfg.num_batches, "batch")
@@ -344,6 +393,7 @@ def code_view(cfg: rnnviz.RunConfig) -> None:
         mime="text/x-python",
         key="dl_code",
     )
+    state_trap_ui()
     st.subheader("Keras 2 idioms of the classic answers, run on Keras 3 just now")
     for idiom in keras2_idioms():
         st.markdown(f"**{idiom.title}**")
@@ -357,27 +407,74 @@ def code_view(cfg: rnnviz.RunConfig) -> None:
             st.code(idiom.keras3, language="python")
 
 
-def downloads_ui(trace: rnnviz.Trace) -> None:
-    cfg = trace.config
+def state_trap_ui() -> None:
+    """seeds/000's `states[0] = K.variable(...)`, beside the Keras 3 way, run live."""
+    from rnnviz.keras2 import state_trap
+
+    trap = cached("keras2", "state_trap", state_trap, "Running seeds/000's state code on Keras 3…")
+    st.subheader("Setting a state from outside: the silent trap of seeds/000")
+    st.markdown(
+        "A stateful `LSTM(8)` on batches of (2, 5, 1), used once and reset, then asked "
+        "to start from a state `h0` of shape (2, 8). Run on Keras 3 just now:"
+    )
+    old, new = st.columns(2)
+    with old:
+        st.caption("The answer's way: point states[0] at a new variable")
+        st.code(
+            "model.layers[0].states[0] = K.variable(value=h0)\n"
+            "# K.variable is gone in Keras 3; its replacement, keras.Variable:\n"
+            "model.layers[1].states[0] = keras.Variable(h0)\n"
+            "model.predict(x)",
+            language="python",
+        )
+        st.error(f"K.variable on Keras 3: {trap.k_variable_error}")
+        st.warning(
+            "keras.Variable runs without an error and **changes nothing**: predict's output "
+            f"differs from starting at zeros by {trap.replaced_max_change:.6g}. The compiled "
+            "predict still reads the layer's own state variable; the list now points at "
+            "another one that nothing reads."
+        )
+        st.markdown(
+            "Only a direct `layer(x)` reads the new variable, and with the seed's "
+            "(batch, 2) shape it fails there:"
+        )
+        st.error(trap.replaced_call_error)
+    with new:
+        st.caption("The Keras 3 way: assign into the state variable")
+        st.code(
+            "layer = model.layers[1]\nlayer.states[0].assign(h0)\nmodel.predict(x)",
+            language="python",
+        )
+        st.success(
+            "predict now starts from h0: its output differs from starting at zeros by "
+            f"{trap.assign_max_change:.6g}."
+        )
+        st.markdown("The same call with the seed's wrong shape, (2, 2), raises at once:")
+        st.code("layer.states[0].assign(np.zeros((2, 2)))", language="python")
+        st.error(trap.wrong_shape_error)
+
+
+def downloads_ui(cfg: rnnviz.RunConfig) -> None:
+    # Each callable keeps the config, not the trace: Streamlit holds them per session.
     st.sidebar.subheader("Export")
     # Exports are built only when clicked: on every rerun they cost more than the charts.
     st.sidebar.download_button(
         "Trace (.npz, all arrays)",
-        lambda: export.trace_npz(trace),
+        lambda: export.trace_npz(trace_of(cfg, spinner=False)),
         file_name="rnnviz_trace.npz",
         key="dl_npz",
     )
     state = st.sidebar.selectbox("state for CSV", cfg.state_names, key="csv_state")
     st.sidebar.download_button(
         f"{state} (.csv)",
-        lambda: export.state_csv(trace, state),
+        lambda: export.state_csv(trace_of(cfg, spinner=False), state),
         file_name=f"rnnviz_{state}.csv",
         mime="text/csv",
         key="dl_csv",
     )
     st.sidebar.download_button(
         "Figures (standalone .html)",
-        lambda: export.figures_html(trace),
+        lambda: export.figures_html(trace_of(cfg, spinner=False)),
         file_name="rnnviz.html",
         mime="text/html",
         key="dl_html",
@@ -457,7 +554,7 @@ def page() -> None:
         f"{cfg.stateful}) · input ({cfg.batch_size}, {cfg.num_steps}, "
         f"{cfg.num_features}) × {cfg.num_batches} batches"
     )
-    trace = trace_of(cfg)
+    trace_of(cfg)  # computed here, under its spinner; the view below reads it from the cache
     # The Why page analyses "the configuration on Explore": a plain key survives page changes.
     st.session_state["explore_config"] = cfg.to_dict()
     {
@@ -466,8 +563,8 @@ def page() -> None:
         "returns": returns_view,
         "carry": carry_view,
         "step": step_view,
-    }.get(view, lambda _t: code_view(cfg))(trace)
-    downloads_ui(trace)
+    }.get(view, code_view)(cfg)
+    downloads_ui(cfg)
 
 
 main()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Hashable
+from typing import Any
 
 
 def keep_keras_session() -> None:
@@ -27,3 +29,45 @@ def keep_keras_session() -> None:
 
     clean_problem_modules_except_keras.keeps_keras_session = True
     script_runner._clean_problem_modules = clean_problem_modules_except_keras
+
+
+def cached(name: str, key: Hashable, factory: Callable[[], Any], spinner: str | None = None) -> Any:
+    """`factory()`'s value from the process-wide byte-bounded cache `name` (RNNVIZ_CACHE_MB).
+
+    Used instead of st.cache_data / st.cache_resource, whose bounds count entries, not
+    bytes; shared by all sessions and never copied, so callers must not modify it. The
+    spinner shows only when the value has to be computed.
+    """
+    import streamlit as st
+
+    from rnnviz.memory import shared_cache
+
+    cache = shared_cache(name)
+    if spinner is None or key in cache:
+        return cache.get_or_create(key, factory)
+    with st.spinner(spinner):
+        return cache.get_or_create(key, factory)
+
+
+def return_freed_memory_to_the_system() -> None:
+    """Makes glibc hand freed memory back to the OS instead of keeping it per thread.
+
+    Streamlit runs each script in a new thread; glibc gives threads their own malloc
+    arenas (up to 8 per core) and, after a large array is freed, raises its mmap
+    threshold so the next large arrays come from those arenas and stay with the process.
+    Traces of several MB come and go on every run: without this the server's RSS grew
+    by hundreds of MB over a soak although the caches stayed within their budget
+    (docs/performance.md, "Memory"). Same as MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=
+    131072 MALLOC_TRIM_THRESHOLD_=131072 in the environment; a no-op off glibc.
+    """
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_mmap_threshold, m_arena_max = -1, -3, -8
+    mallopt(m_arena_max, 2)
+    mallopt(m_mmap_threshold, 128 * 1024)
+    mallopt(m_trim_threshold, 128 * 1024)

@@ -7,6 +7,7 @@ import html
 import numpy as np
 import streamlit as st
 
+from app_pages.runtime import cached
 from rnnviz import analysis, figures
 from rnnviz import text as T
 from rnnviz.concepts import CONCEPT_TITLES, CONCEPTS
@@ -21,13 +22,24 @@ CHOICE_TITLES = {**CONCEPT_TITLES, BY_NUMBER: "units by number"}
 LOSS_TEXT = 5_000
 
 
-@st.cache_resource(show_spinner="Loading the character model…")
 def model(cell: str) -> T.CharModel:
-    return T.load_char_model(cell)
+    return cached(
+        "char models", cell, lambda: T.load_char_model(cell), "Loading the character model…"
+    )
 
 
-@st.cache_resource(max_entries=16, show_spinner="Running the character model over the text…")
 def analyse(cell: str, text: str) -> dict:
+    """Everything the page shows of a text that does not depend on the chosen unit
+    (byte-bounded shared cache: computed once per model and text, never copied)."""
+    return cached(
+        "text analyses",
+        (cell, text),
+        lambda: _analyse(cell, text),
+        "Running the character model over the text…",
+    )
+
+
+def _analyse(cell: str, text: str) -> dict:
     """Everything the page shows of a text that does not depend on the chosen unit.
 
     A resource cache (shared, never copied, never modified): a data cache would copy the
@@ -65,11 +77,13 @@ def analyse(cell: str, text: str) -> dict:
     }
 
 
-@st.cache_resource(
-    show_spinner="Measuring the loss with and without carried state (a few seconds)…"
-)
 def window_curves(cell: str) -> dict:
-    return T.stateful_vs_stateless(model(cell), T.split_text()[1][:LOSS_TEXT])
+    return cached(
+        "window curves",
+        cell,
+        lambda: T.stateful_vs_stateless(model(cell), T.split_text()[1][:LOSS_TEXT]),
+        "Measuring the loss with and without carried state (a few seconds)…",
+    )
 
 
 def hover_texts(text: str, result: dict, unit: int, cell: str) -> list[str]:
@@ -175,16 +189,17 @@ def main() -> None:
         default_unit = ranked[0][0]
     else:
         default_unit = 0
-    unit_view(text, cell, concept, state, result, default_unit, units)
+    unit_view(text, cell, concept, state, default_unit, units)
     generation_ui(cm, int(st.session_state.get("text_unit", default_unit)))
     stateful_ui(cell)
 
 
 @st.fragment
 def unit_view(
-    text: str, cell: str, concept: str, state: str, result: dict, default_unit: int, units: int
+    text: str, cell: str, concept: str, state: str, default_unit: int, units: int
 ) -> None:
     """The unit picker and the coloured text. A fragment: a new unit redraws only this."""
+    result = analyse(cell, text)  # a fragment keeps its arguments: not the analysis itself
     unit = int(
         st.number_input(
             "unit",

@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import streamlit as st
 
+from app_pages.runtime import cached
 from rnnviz import analysis, figures
 from rnnviz.config import CELLS
 from rnnviz.jobs import Job, default_registry
@@ -80,10 +81,14 @@ def settings_ui() -> Settings:
 # ----- runs: pretrained (shared, read-only) and trained in this session -------------------
 
 
-@st.cache_resource(max_entries=16, show_spinner="Loading the pretrained network…")
 def pretrained(task: str, cell: str) -> TrainingRun:
     """Returns a shipped checkpoint's run; shared by all sessions, never modified."""
-    return load_pretrained(task, cell)
+    return cached(
+        "pretrained runs",
+        (task, cell),
+        lambda: load_pretrained(task, cell),
+        "Loading the pretrained network…",
+    )
 
 
 def pretrained_settings(task: str, cell: str) -> Settings | None:

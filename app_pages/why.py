@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,6 +10,7 @@ import numpy as np
 import streamlit as st
 
 import rnnviz
+from app_pages.runtime import cached
 from rnnviz import analysis, figures
 from rnnviz import text as T
 from rnnviz.config import CELLS
@@ -60,21 +62,35 @@ class Source:
     text: str = ""
 
 
-@st.cache_resource(max_entries=8, show_spinner="Loading the pretrained network…")
 def pretrained(task: str, cell: str):
-    return load_pretrained(task, cell)
+    return cached(
+        "pretrained runs",
+        (task, cell),
+        lambda: load_pretrained(task, cell),
+        "Loading the pretrained network…",
+    )
 
 
-@st.cache_resource(max_entries=32, show_spinner="Running the Keras layer…")
 def synthetic(cfg_key: tuple) -> rnnviz.Trace:
     values = {k: list(v) if k == "reset_before" else v for k, v in cfg_key}
-    return rnnviz.run(rnnviz.RunConfig(**values))
+    return cached(
+        "explore traces",
+        json.dumps(rnnviz.RunConfig(**values).to_dict(), sort_keys=True),
+        lambda: rnnviz.run(rnnviz.RunConfig(**values)),
+        "Running the Keras layer…",
+    )
 
 
-@st.cache_resource(max_entries=8, show_spinner="Running the character model…")
 def text_trace(cell: str, text: str) -> tuple:
-    cm = T.load_char_model(cell)
-    return cm, T.trace_text(cm, text)
+    cm = cached(
+        "char models", cell, lambda: T.load_char_model(cell), "Loading the character model…"
+    )
+    return cm, cached(
+        "why text traces",
+        (cell, text),
+        lambda: T.trace_text(cm, text),
+        "Running the character model…",
+    )
 
 
 def text_available() -> bool:

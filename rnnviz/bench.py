@@ -283,6 +283,42 @@ def measure_new_structure(repeats: int, times: dict[str, list[float]], rng: rand
     print()
 
 
+def measure_rapid_changes(repeats: int) -> list[str]:
+    """Issue 12: eight quick changes by one user must not wait on a compile.
+
+    Each repeat makes 8 changes back to back (no pause), each to a shape the layer has
+    not run (num_steps 11, 12, ...), once with the app's cache (graph tier now, XLA only
+    in quiet time and from a shape's second run) and once the naive way, compiling XLA
+    for the new shape before answering (`xla="always"`). Reported: the slowest of the 8
+    per repeat, medians over repeats, and their ratio (goal <= 0.5).
+    """
+    worst: dict[str, list[float]] = {"app": [], "naive": []}
+    for r in range(repeats):
+        for name, mode in (("app", "background"), ("naive", "always")):
+            cache = EngineCache(xla=mode)
+            cfg = BASE.replace(seed=r)
+            rnnviz.run(cfg, engines=cache)  # the structure exists: only the shapes are new
+            cache.wait()
+            times = [
+                timed(
+                    lambda n=n, cfg=cfg, cache=cache: rnnviz.run(
+                        cfg.replace(num_steps=11 + n), engines=cache
+                    )
+                )
+                for n in range(8)
+            ]
+            worst[name].append(max(times))
+            cache.wait()
+        print(".", end="", flush=True)
+    print()
+    app, naive = statistics.median(worst["app"]), statistics.median(worst["naive"])
+    return [
+        "rapid changes (8 new shapes back to back; slowest of the 8, median of "
+        f"{repeats} repeats): app {app:.3f} s, compile-first {naive:.3f} s, "
+        f"ratio {app / naive:.2f} (goal <= 0.5)"
+    ]
+
+
 def cpu_model() -> str:
     try:
         with open("/proc/cpuinfo") as f:
@@ -378,6 +414,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"new hidden_size, {slow} repeats ", end="", flush=True)
     measure_new_structure(slow, times, rng)
     print(*report(times, rebuilt), sep="\n")
+    print(f"rapid changes, {slow} repeats ", end="", flush=True)
+    print(*measure_rapid_changes(slow), sep="\n")
     return 0
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from rnnviz.config import RunConfig
+from rnnviz.memory import shared_cache
 
 #: Width of the kernel per unit: LSTM has 4 blocks (i, f, c, o), GRU 3 (z, r, h).
 BLOCKS = {"lstm": 4, "gru": 3, "simple_rnn": 1}
@@ -31,10 +30,12 @@ def _orthogonal(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
 def make_weights(cfg: RunConfig) -> list[np.ndarray]:
     """Returns the weights for cfg (see _draw_weights), shared read-only arrays."""
     gru_bias_rows = cfg.cell == "gru" and cfg.reset_after
-    return list(_draw_weights(cfg.cell, cfg.num_features, cfg.hidden_size, gru_bias_rows, cfg.seed))
+    key = (cfg.cell, cfg.num_features, cfg.hidden_size, gru_bias_rows, cfg.seed)
+    # In the byte budget with every other cache: 64 entries by count held up to 1 GB of
+    # hidden_size=1024 weights (a soak of 24 near-cap links grew by hundreds of MB).
+    return list(shared_cache("weights").get_or_create(key, lambda: _draw_weights(*key)))
 
 
-@functools.lru_cache(maxsize=64)
 def _draw_weights(
     cell: str, num_features: int, hidden_size: int, gru_bias_rows: bool, seed: int
 ) -> tuple[np.ndarray, ...]:

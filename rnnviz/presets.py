@@ -1,4 +1,4 @@
-"""The three classic questions (shared/reference/seeds), each one configuration and one view."""
+"""The classic questions (shared/reference/seeds), each one configuration and one view."""
 
 from __future__ import annotations
 
@@ -83,6 +83,31 @@ PRESETS: tuple[Preset, ...] = (
             initial_state="zeros",
         ),
         view="returns",
+    ),
+)
+
+PRESETS += (
+    Preset(
+        key="state_trap",
+        label="4 · Setting a state from outside (seeds/000)",
+        question="seeds/000 sets an LSTM's state with model.layers[0].states[0] = "
+        "K.variable(...). On Keras 3 the same line (with keras.Variable) runs without an "
+        "error and changes nothing; layer.states[0].assign(h0) is the way, and a wrong "
+        "shape then fails loudly. Both are run live below.",
+        config=RunConfig(
+            cell="lstm",
+            batch_size=2,
+            num_steps=5,
+            num_features=1,
+            hidden_size=8,
+            num_batches=3,
+            return_sequences=True,
+            return_state=True,
+            stateful=True,
+            signal="sine",
+            initial_state="random",
+        ),
+        view="code",
     ),
 )
 

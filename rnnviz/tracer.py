@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
-import itertools
 import json
 import os
 import threading
@@ -33,6 +32,7 @@ import tensorflow as tf
 from keras import ops
 
 from rnnviz.config import GATES
+from rnnviz.memory import Budget, default_budget
 
 LAYER_CLASSES: dict[str, type] = {
     "lstm": keras.layers.LSTM,
@@ -42,6 +42,16 @@ LAYER_CLASSES: dict[str, type] = {
 KIND_OF_CLASS = {cls: kind for kind, cls in LAYER_CLASSES.items()}
 
 #: How XLA is used: "background" (default), "never" (graph only), "always" (compile inline).
+#: Memory of a built and traced engine beyond its weights, and of one XLA executable:
+#: RSS growth per engine measured over dozens of engines (docs/performance.md, "Memory").
+ENGINE_BYTES = 3_500_000  # measured 3.33-3.45 MB per small engine
+XLA_SHAPE_BYTES = 6 * 2**20
+#: A shape is compiled with XLA from its second run on (a structure tried once never
+#: pays the ~0.5 s compile), and at most MAX_XLA_COMPILES times per process: TensorFlow
+#: keeps every XLA executable in a process-wide cache that nothing evicts (a soak grew
+#: ~1.1 MB per distinct run with unbounded compiles; docs/performance.md, "Memory").
+XLA_AFTER_RUNS = 2
+MAX_XLA_COMPILES = int(os.environ.get("RNNVIZ_MAX_XLA_COMPILES", "32"))
 #: Background work starts only after this long without a foreground run (see _wait_quiet).
 QUIET_S = 0.5
 #: At most this many background jobs wait; more are dropped (a later run submits them again).
@@ -149,6 +159,7 @@ class Engine:
         self.num_states = 2 if kind == "lstm" else 1
         self.lock = threading.Lock()
         self.xla_ready: set[tuple[int, int, int]] = set()  # (batches, batch_size, steps)
+        self.shape_runs: collections.Counter[tuple[int, int, int]] = collections.Counter()
         self._weights: list[np.ndarray] | None = None
 
         layer = LAYER_CLASSES[kind](**kwargs)
@@ -177,6 +188,13 @@ class Engine:
         )
         # XLA tier: all batches in one dispatch (per-call overhead was a third of a run).
         self._xla_fn = tf.function(self._forward, input_signature=signature, jit_compile=True)
+
+    def nbytes_estimate(self) -> int:
+        """The memory this engine holds, as measured on this code (docs/performance.md):
+        its traced graphs, its weights three times over (the layer's variables, the
+        recorded copy, TensorFlow's buffers) and each XLA executable it compiled."""
+        weights = sum(int(np.prod(w.shape)) * 4 for w in self.layer.weights)
+        return ENGINE_BYTES + 3 * weights + XLA_SHAPE_BYTES * len(self.xla_ready)
 
     @property
     def state_size(self) -> Any:
@@ -339,6 +357,10 @@ def _as_tuple(returned: Any) -> tuple[Any, ...]:
 
 
 FLAGS = ("return_sequences", "return_state", "stateful")
+#: The toggles whose sibling layers are built ahead: the two return flags, which the
+#: lessons flip back and forth. Not `stateful`: its siblings doubled the layers a class
+#: keeps in the cache budget, and the load test's p95 rose 2.7x when they no longer fit.
+PREWARM_FLAGS = ("return_sequences", "return_state")
 
 
 class EngineCache:
@@ -349,30 +371,35 @@ class EngineCache:
     not in it: they are assigned into the cached layer's variables.
 
     The return flags and `stateful` are Keras constructor arguments, so each
-    combination is its own genuine layer. After a run, a single background
-    thread builds and traces the layers for the other flag combinations of the
-    same structure (and compiles XLA for the shape just used), so toggling a
-    flag afterwards rebuilds and retraces nothing. Work queued for a structure
-    the user has since left is skipped.
+    combination is its own genuine layer. After a run, once the server has been
+    quiet for `quiet_s`, a single background thread builds and traces the layers
+    one return-flag toggle away (and, from a shape's second run, compiles XLA for
+    it), so toggling return_sequences or return_state afterwards rebuilds and
+    retraces nothing. Work queued for a structure the user has since left is
+    skipped. Engines are charged to a byte Budget (rnnviz.memory), which evicts
+    the least recently used.
     """
 
     def __init__(
         self,
-        max_engines: int = 64,
+        budget: Budget | None = None,
         xla: str = "background",
         prewarm: bool = True,
         quiet_s: float = QUIET_S,
         max_pending: int = MAX_PENDING,
+        max_xla_compiles: int = MAX_XLA_COMPILES,
     ):
         if xla not in XLA_MODES:
             raise ValueError(f"xla={xla!r} must be one of {XLA_MODES}")
-        self.max_engines = max_engines
+        self._budget = budget
         self.xla = xla
         self.prewarm = prewarm
         self.quiet_s = quiet_s
         self.max_pending = max_pending
+        self.max_xla_compiles = max_xla_compiles
+        self.xla_compiles = 0  # XLA executables compiled so far (TensorFlow never frees them)
         self._last_run = 0.0  # time.monotonic() of the latest foreground run's end
-        self._engines: collections.OrderedDict[str, Engine] = collections.OrderedDict()
+        self._engines: dict[str, Engine] = {}
         self._lock = threading.Lock()
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._pending: set[str] = set()
@@ -399,16 +426,38 @@ class EngineCache:
         key = self._key(kind, kwargs, num_features, batch_size)
         with self._lock:
             engine = self._engines.get(key)
-            if engine is not None:
-                self._engines.move_to_end(key)
-                return engine
-            engine = Engine(kind, kwargs, num_features, batch_size)
-            self.builds += 1
-            self._engines[key] = engine
-            while len(self._engines) > self.max_engines:
-                evicted, _ = self._engines.popitem(last=False)
-                self._warmed.discard(evicted)
-            return engine
+            if engine is None:
+                engine = Engine(kind, kwargs, num_features, batch_size)
+                self.builds += 1
+                self._engines[key] = engine
+                new = True
+            else:
+                new = False
+        if new:
+            self._charge(key, engine)
+        else:
+            self.budget.touch(id(self), key)
+        return engine
+
+    @property
+    def budget(self) -> Budget:
+        return self._budget if self._budget is not None else default_budget()
+
+    def _charge(self, key: str, engine: Engine) -> None:
+        """Charges the engine's bytes to the budget; the budget may evict it (or others)."""
+
+        def evict() -> None:
+            with self._lock:
+                if self._engines.get(key) is engine:
+                    del self._engines[key]
+                    self._warmed.discard(key)
+
+        if not self.budget.charge(id(self), key, engine.nbytes_estimate(), evict):
+            evict()  # larger than the whole budget: this run uses it, nothing keeps it
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._engines)
 
     def run(self, engine: Engine, inputs: np.ndarray, *args: Any, **kwargs: Any) -> Any:
         """Runs the engine, then queues background work that makes the next run fast."""
@@ -417,17 +466,27 @@ class EngineCache:
         finally:
             self._last_run = time.monotonic()
         shape = tuple(int(n) for n in inputs.shape[:3])
+        engine.shape_runs[shape] += 1
         batch_size = shape[1]
         family = self._family_key(engine.kind, engine.kwargs, engine.num_features, batch_size)
         with self._lock:
             self._family = family
-        if self.xla == "background" and shape not in engine.xla_ready:
+        if (
+            self.xla == "background"
+            and shape not in engine.xla_ready
+            and engine.shape_runs[shape] >= XLA_AFTER_RUNS
+            and self.xla_compiles + len(engine.xla_ready) + 1 <= self.max_xla_compiles
+        ):
             self._submit(f"xla:{id(engine)}:{shape}", self._compile_twin, engine, shape)
-        if self.prewarm:
-            for flags in itertools.product([False, True], repeat=len(FLAGS)):
-                sibling = {**engine.kwargs, **dict(zip(FLAGS, flags, strict=True))}
+        if self.prewarm and engine.nbytes_estimate() * 8 <= self.budget.limit:
+            # Only for layers that fit the budget eight times over (three big siblings
+            # would evict everything else), and only the siblings one toggle away:
+            # building all seven other combinations cost more CPU and, since each build
+            # leaves ~0.3 MB TensorFlow never frees, memory (docs/performance.md).
+            for flag in PREWARM_FLAGS:
+                sibling = {**engine.kwargs, flag: not engine.kwargs.get(flag, False)}
                 key = self._key(engine.kind, sibling, engine.num_features, batch_size)
-                if sibling != engine.kwargs and key not in self._warmed:
+                if key not in self._warmed:
                     self._submit(
                         "graph:" + key,
                         self._warm_sibling,
@@ -453,12 +512,18 @@ class EngineCache:
             if self._engines.get(key) is not engine:
                 return  # evicted or already replaced
         twin = Engine(engine.kind, engine.kwargs, engine.num_features, shape[1])
+        twin.shape_runs = engine.shape_runs.copy()
         for ready in sorted(engine.xla_ready | {shape}):
             twin.warm_xla(ready)
+            with self._lock:
+                self.xla_compiles += 1
         with self._lock:
-            if self._engines.get(key) is engine:
+            swapped = self._engines.get(key) is engine
+            if swapped:
                 self._engines[key] = twin
                 self.builds += 1
+        if swapped:
+            self._charge(key, twin)
 
     def _warm_sibling(
         self,

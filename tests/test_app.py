@@ -462,10 +462,14 @@ def test_code_view_shows_the_keras3_error_of_each_keras2_idiom(shown):
     assert not at.exception
     errors = [e.value for e in at.error]
     expected = [
+        # seeds/000's state trap, run live: K.variable, the direct call, the wrong shape
+        "has no attribute 'variable'",
+        "Matrix size-incompatible: In[0]: [2,2]",
+        "must match. variable.shape=(2, 8), Received: value.shape=(2, 2)",
+        # the idioms
         "Unrecognized keyword arguments",
         "has no attribute 'set_value'",
         "unexpected keyword argument 'states'",
-        "must match",
         "has no attribute 'reset_states'",
     ]
     assert len(errors) == len(expected)
@@ -490,7 +494,7 @@ def preset_page():
     return get
 
 
-@pytest.mark.parametrize("key", ["lstm_states", "initial_state", "return_sequences"])
+@pytest.mark.parametrize("key", list(PRESETS_BY_KEY))
 def test_preset_sets_every_control_and_opens_its_view(preset_page, key):
     preset = PRESETS_BY_KEY[key]
     at = preset_page(key)
@@ -500,7 +504,7 @@ def test_preset_sets_every_control_and_opens_its_view(preset_page, key):
     assert widget(at, "view").value == preset.view
 
 
-@pytest.mark.parametrize("key", ["lstm_states", "initial_state", "return_sequences"])
+@pytest.mark.parametrize("key", list(PRESETS_BY_KEY))
 def test_preset_shows_the_question_it_answers(preset_page, key):
     assert [i.value for i in preset_page(key).info] == [PRESETS_BY_KEY[key].question]
 
@@ -520,6 +524,34 @@ def test_preset_2_shows_the_simple_rnn_state_carried_between_batches(preset_page
     z = values(carry["z"])
     assert z.shape == (3, 4)
     assert z[:, 0].all()  # a random, not zero, initial state
+
+
+def test_preset_2_shows_the_initial_state_as_numbers(preset_page):
+    at = preset_page("initial_state")
+    (table,) = [d.value for d in at.dataframe if "unit 0" in d.value.columns]
+    shown = table.to_numpy()
+    expected = rnnviz.run(PRESETS_BY_KEY["initial_state"].config).initial_states[0][0]
+    np.testing.assert_array_equal(shown, expected)  # (batch_size, hidden_size): (2, 3)
+
+
+def test_preset_3_shows_the_answers_input_and_why_its_numbers_differ(preset_page):
+    at = preset_page("return_sequences")
+    (rows,) = [d.value for d in at.dataframe if "sample row" in d.value.columns]
+    features = rows[["feature 0", "feature 1", "feature 2"]].to_numpy()
+    np.testing.assert_array_equal(
+        features, [[1, 2, 3], [4, 5, 6], [7, 8, 9], [1, 2, 3], [4, 5, 6], [0, 0, 0]]
+    )
+    why = [m.value for m in at.markdown if "Why these numbers are not the answer's" in m.value]
+    assert len(why) == 1 and "tf.set_random_seed(42)" in why[0]
+    assert "the two rows get the same h_t at steps 1 and 2" in why[0]
+
+
+def test_preset_4_shows_the_silent_state_trap_beside_the_keras3_way(preset_page):
+    at = preset_page("state_trap")
+    assert not at.exception
+    (warning,) = [w.value for w in at.warning]
+    assert "changes nothing" in warning and "zeros by 0." in warning
+    assert any("predict now starts from h0" in s.value for s in at.success)
 
 
 def test_preset_3_shows_both_return_sequences_shapes(preset_page):

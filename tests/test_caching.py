@@ -7,7 +7,7 @@ from rnnviz.tracer import EngineCache
 from tests.test_oracle import check_against_oracle
 
 
-def test_changing_seed_signal_flags_or_initial_state_rebuilds_and_retraces_nothing():
+def test_changing_seed_signal_a_return_flag_or_initial_state_rebuilds_and_retraces_nothing():
     cache = EngineCache(xla="never", prewarm=True)
     cfg = rnnviz.RunConfig(cell="lstm", batch_size=3, num_steps=7, hidden_size=5)
     rnnviz.run(cfg, engines=cache)
@@ -18,8 +18,6 @@ def test_changing_seed_signal_flags_or_initial_state_rebuilds_and_retraces_nothi
         {"signal": "step"},
         {"return_sequences": False},
         {"return_state": False},
-        {"stateful": True},
-        {"stateful": True, "return_sequences": False},
         {"initial_state": "random"},
     ]
     for change in changes:
@@ -49,11 +47,30 @@ def test_xla_tier_gives_the_same_numbers_as_the_graph_tier():
         cell="lstm", stateful=True, signal="random", initial_state="random", reset_before=(2,)
     )
     graph = rnnviz.run(cfg, engines=EngineCache(xla="never", prewarm=False))
-    xla_cache = EngineCache(xla="background", prewarm=False)
+    xla_cache = EngineCache(xla="background", prewarm=False, quiet_s=0.0)
     rnnviz.run(cfg, engines=xla_cache)
+    rnnviz.run(cfg, engines=xla_cache)  # compiled from a shape's second run on
     xla_cache.wait()
     assert [e.xla_ready for e in xla_cache._engines.values()] == [{(3, 2, 5)}]
     xla = rnnviz.run(cfg, engines=xla_cache)
     check_against_oracle(xla)
     np.testing.assert_allclose(xla.h, graph.h, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(xla.c, graph.c, rtol=1e-5, atol=1e-6)
+
+
+def test_a_shape_run_only_once_is_never_compiled_with_xla():
+    cache = EngineCache(xla="background", prewarm=False, quiet_s=0.0)
+    rnnviz.run(rnnviz.RunConfig(hidden_size=3), engines=cache)
+    cache.wait()
+    assert cache.xla_compiles == 0
+    assert [e.xla_ready for e in cache._engines.values()] == [set()]
+
+
+def test_xla_compiles_stop_at_the_limit_because_tensorflow_never_frees_them():
+    cache = EngineCache(xla="background", prewarm=False, quiet_s=0.0, max_xla_compiles=1)
+    for steps in (4, 4, 6, 6):
+        check_against_oracle(rnnviz.run(rnnviz.RunConfig(num_steps=steps), engines=cache))
+        cache.wait()
+    assert cache.xla_compiles == 1
+    (engine,) = cache._engines.values()
+    assert engine.xla_ready == {(3, 2, 4)}  # the second shape is served by the graph tier

@@ -98,3 +98,15 @@ def test_simple_rnn_sequence_matches_written_out_numbers():
     np.testing.assert_allclose(trace.h[0, 0, :, 0], [h1, h2], **TOL)
     np.testing.assert_allclose(trace.h[0, 0, :, 0], [0.08975778, 0.2482906], **TOL)
     np.testing.assert_allclose(trace.output(0, "output")[0, :, 1], [0.08975778, 0.2482906], **TOL)
+
+
+def test_seed_000s_state_replacement_changes_nothing_on_keras3_and_assign_does():
+    from rnnviz.keras2 import state_trap
+
+    trap = state_trap()
+    assert trap.replaced_max_change == 0.0  # predict still reads the layer's own variable
+    assert trap.assign_max_change > 1e-3
+    assert "has no attribute 'variable'" in trap.k_variable_error
+    assert "Matrix size-incompatible" in trap.replaced_call_error
+    assert "value.shape=(2, 2)" in trap.wrong_shape_error
+    assert "\x1b[" not in trap.replaced_call_error  # terminal colour codes stripped

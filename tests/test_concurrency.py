@@ -1,0 +1,73 @@
+"""Eight students at once on one server, over Streamlit's own websocket protocol: every
+answer is exact (the numbers of a fresh run of the same configuration), none is an error."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+
+import numpy as np
+import pytest
+
+import rnnviz
+from scripts.load_test import Server, Session
+
+CELL_LABELS = {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "SimpleRNN"}
+
+
+def heatmap(answer, name: str = "h") -> np.ndarray:
+    for trace in json.loads(answer.charts["fig_states"])["data"]:
+        if trace["type"] == "heatmap" and trace["name"] == name:
+            z = trace["z"]
+            shape = tuple(int(n) for n in str(z["shape"]).split(","))
+            return np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(shape)
+    raise AssertionError(f"no {name} heatmap")
+
+
+def plan(student: int) -> list[tuple[str, object]]:
+    """Four changes per student; students share layer structures but not seeds, so their
+    runs assign different weights into the same cached layers at the same time."""
+    cell = ["lstm", "gru", "simple_rnn", "lstm"][student % 4]
+    return [
+        ("cell", CELL_LABELS[cell]),
+        ("hidden_size", 3 + student % 3),
+        ("seed", 100 + student),
+        ("num_steps", 4 + student % 2),
+    ]
+
+
+async def classroom(url: str, students: int) -> list[list[tuple[dict, object]]]:
+    async def student(i: int):
+        session = Session(url)
+        await session.open()
+        state, answers = {}, []
+        for key, value in plan(i):
+            state[key] = value
+            answers.append((dict(state), await session.change(key, value)))
+        await session.close()
+        return answers
+
+    return await asyncio.gather(*(student(i) for i in range(students)))
+
+
+@pytest.fixture(scope="module")
+def server():
+    with Server() as s:
+        yield s
+
+
+def test_eight_sessions_changing_controls_at_once_all_get_exact_answers(server):
+    labels = {v: k for k, v in CELL_LABELS.items()}
+    results = asyncio.run(classroom(server.url, 8))
+    checked = 0
+    for answers in results:
+        for state, answer in answers:
+            assert answer.errors == [] and answer.status == 0, (state, answer.errors)
+            fields = {k: labels[v] if k == "cell" else v for k, v in state.items()}
+            expected = rnnviz.run(rnnviz.RunConfig(**fields))
+            k, _, t, u = expected.h.shape
+            want = expected.h[:, 0].reshape(k * t, u).T  # sample 0, batches end to end
+            np.testing.assert_allclose(heatmap(answer), want, rtol=1e-5, atol=1e-6)
+            checked += 1
+    assert checked == 8 * 4
