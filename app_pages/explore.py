@@ -383,6 +383,9 @@ def step_view(cfg: rnnviz.RunConfig) -> None:
 
 
 def code_view(cfg: rnnviz.RunConfig) -> None:
+    trap_first = st.session_state.get("preset_question") == "state_trap"
+    if trap_first:  # preset 4 asks about it: its answer comes before the script
+        state_trap_ui()
     code = rnnviz.keras_code(cfg)
     st.markdown("**A runnable Keras 3 script for this view** (copy with the icon, or download):")
     st.code(code, language="python")
@@ -393,7 +396,8 @@ def code_view(cfg: rnnviz.RunConfig) -> None:
         mime="text/x-python",
         key="dl_code",
     )
-    state_trap_ui()
+    if not trap_first:
+        state_trap_ui()
     st.subheader("Keras 2 idioms of the classic answers, run on Keras 3 just now")
     for idiom in keras2_idioms():
         st.markdown(f"**{idiom.title}**")

@@ -176,11 +176,12 @@ def take(base: str, out: Path) -> None:
         )
         shoot(page, out / "code.png")
 
-        # The three presets, each from a fresh page so each shot shows only its own state.
+        # The presets, each from a fresh page so each shot shows only its own state.
         presets = [
             ("1 · What are h_t and c_t?", "preset1.png", ["(2, 8)", "state_c", "[8, 8]"], 0),
             ("2 · Setting a SimpleRNN's initial state", "preset2.png", ["SimpleRNN"], 2),
             ("3 · return_sequences and stateful", "preset3.png", ["(2, 3, 4)", "(2, 4)"], 0),
+            ("4 · Setting a state from outside (seeds/000)", "preset4.png", ["changes nothing"], 0),
         ]
         for label, name, needles, charts in presets:
             page.goto(base + "/")
@@ -188,6 +189,8 @@ def take(base: str, out: Path) -> None:
             click_preset(page, label)
             if charts:
                 wait_for_charts(page, charts)
+            elif name == "preset4.png":  # the Keras code view: no table, the trap's verdict
+                page.get_by_text("changes nothing", exact=False).first.wait_for(timeout=60_000)
             else:
                 page.wait_for_selector('[data-testid="stMain"] [data-testid="stTable"]')
             settle(page)
