@@ -43,7 +43,6 @@ class Budget:
             collections.OrderedDict()
         )
         self.used = 0
-        self.evictions = 0
 
     def charge(self, owner: int, key: Hashable, nbytes: int, evict: Callable[[], None]) -> bool:
         """Records an entry of `nbytes` (replacing its old size); returns False if it
@@ -63,7 +62,6 @@ class Budget:
             while self.used > self.limit and self._entries:
                 _, (size, callback) = self._entries.popitem(last=False)
                 self.used -= size
-                self.evictions += 1
                 victims.append(callback)
         for callback in victims:
             callback()
@@ -73,12 +71,6 @@ class Budget:
         with self._lock:
             if (owner, key) in self._entries:
                 self._entries.move_to_end((owner, key))
-
-    def release(self, owner: int, key: Hashable) -> None:
-        with self._lock:
-            old = self._entries.pop((owner, key), None)
-            if old is not None:
-                self.used -= old[0]
 
 
 _default_budget: Budget | None = None
@@ -130,8 +122,6 @@ class ByteCache:
         self._lock = threading.Lock()
         self._values: dict[Hashable, Any] = {}
         self._computing: dict[Hashable, threading.Event] = {}
-        self.hits = 0
-        self.misses = 0
 
     @property
     def budget(self) -> Budget:
@@ -158,7 +148,6 @@ class ByteCache:
         while True:
             with self._lock:
                 if key in self._values:
-                    self.hits += 1
                     value = self._values[key]
                     break
                 event = self._computing.get(key)
@@ -171,13 +160,11 @@ class ByteCache:
                 event.wait()
                 with self._lock:
                     if key in self._values:
-                        self.hits += 1
                         value = self._values[key]
                         break
                 continue  # the computation failed or was evicted at once: try ourselves
             try:
                 value = factory()
-                self.misses += 1
                 self.put(key, value)
             finally:
                 with self._lock:
@@ -195,35 +182,9 @@ class ByteCache:
         if not self.budget.charge(id(self), key, size, lambda: self._drop(key)):
             self._drop(key)  # larger than the whole budget: used once, never kept
 
-    def resize(self, key: Hashable) -> None:
-        """Charges `key` again after its value grew (a layer compiled for a new shape)."""
-        with self._lock:
-            if key not in self._values:
-                return
-            value = self._values[key]
-        self.put(key, value)
-
-    def pop(self, key: Hashable) -> Any:
-        with self._lock:
-            value = self._values.pop(key, None)
-        self.budget.release(id(self), key)
-        return value
-
     def _drop(self, key: Hashable) -> None:
         with self._lock:
             self._values.pop(key, None)
-
-    def values(self) -> list[Any]:
-        with self._lock:
-            return list(self._values.values())
-
-    def keys(self) -> list[Hashable]:
-        with self._lock:
-            return list(self._values)
-
-    def clear(self) -> None:
-        for key in self.keys():
-            self.pop(key)
 
 
 _shared: dict[str, ByteCache] = {}
