@@ -21,6 +21,7 @@ from rnnviz.config import (
     ConfigError,
     RunConfig,
 )
+from rnnviz.models import recurrent_layers
 from rnnviz.run import output_names, run, trace_layer
 from rnnviz.trace import Trace
 from rnnviz.training import TrainingRun, train
@@ -37,6 +38,7 @@ __all__ = [
     "TrainingRun",
     "keras_code",
     "output_names",
+    "recurrent_layers",
     "run",
     "trace_layer",
     "train",
