@@ -4,7 +4,6 @@ answer is exact (the numbers of a fresh run of the same configuration), none is 
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 
 import numpy as np
@@ -12,17 +11,14 @@ import pytest
 
 import rnnviz
 from scripts.load_test import Server, Session
+from tests.test_app import heatmaps, values
 
 CELL_LABELS = {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "SimpleRNN"}
 
 
 def heatmap(answer, name: str = "h") -> np.ndarray:
-    for trace in json.loads(answer.charts["fig_states"])["data"]:
-        if trace["type"] == "heatmap" and trace["name"] == name:
-            z = trace["z"]
-            shape = tuple(int(n) for n in str(z["shape"]).split(","))
-            return np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(shape)
-    raise AssertionError(f"no {name} heatmap")
+    (z,) = [t["z"] for t in heatmaps(json.loads(answer.charts["fig_states"])) if t["name"] == name]
+    return values(z)
 
 
 def plan(student: int) -> list[tuple[str, object]]:
