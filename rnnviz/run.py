@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -171,8 +172,11 @@ def trace_layer(
     )
 
 
-#: Keras layer arguments that do not change what a trace computes.
+#: Keras layer arguments that do not change what a trace computes. `unroll` is how Keras
+#: runs the steps (a Python loop instead of a while loop: the same operations per step),
+#: and an unrolled layer needs a fixed number of steps the engine's graph does not have.
 _IGNORED_KWARGS = (
+    "unroll",
     "name",
     "trainable",
     "seed",
@@ -242,8 +246,12 @@ def trace_weights(
     )
     kwargs = {key: value for key, value in config.items() if key not in _IGNORED_KWARGS}
     kwargs["stateful"] = bool(stateful)
+    if config.get("use_bias") is False:
+        # Traced with a bias of zeros: x W + h U + 0 is the layer's own x W + h U.
+        kwargs.pop("use_bias")
+        weights = [*list(weights)[:2], np.zeros(weight_shapes(cfg)[2], np.float32)]
     state = initial_state if initial_state is not None else make_initial_state(cfg)
-    return run(
+    trace = run(
         cfg,
         inputs=array,
         weights=weights,
@@ -251,3 +259,6 @@ def trace_weights(
         engines=engines,
         layer_kwargs=kwargs,
     )
+    # The Trace describes the user's layer, also where the engine ran an equivalent one.
+    kept = {key: config[key] for key in ("use_bias", "unroll") if key in config}
+    return dataclasses.replace(trace, layer_config={**trace.layer_config, **kept})

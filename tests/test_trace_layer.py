@@ -34,3 +34,49 @@ def test_refuses_what_it_cannot_trace():
     backwards.build((None, 3, 1))
     with pytest.raises(rnnviz.ConfigError, match="go_backwards"):
         rnnviz.trace_layer(backwards, np.zeros((1, 3, 1)))
+
+
+CELLS = [keras.layers.LSTM, keras.layers.GRU, keras.layers.SimpleRNN]
+
+
+@pytest.mark.parametrize("cls", CELLS, ids=lambda c: c.__name__)
+def test_a_layer_without_a_bias_is_traced_exactly(cls):
+    layer = cls(4, use_bias=False, return_sequences=True)
+    x = np.random.default_rng(2).normal(size=(2, 5, 3)).astype("float32")
+    expected = keras.ops.convert_to_numpy(layer(x))
+    trace = rnnviz.trace_layer(layer, x)
+    np.testing.assert_allclose(trace.h[0], expected, rtol=1e-5, atol=1e-6)
+    assert not trace.weights[2].any()  # traced with a bias of zeros: the same numbers
+    assert trace.layer_config["use_bias"] is False
+    check_against_oracle(trace)
+
+
+@pytest.mark.parametrize("cls", CELLS, ids=lambda c: c.__name__)
+def test_an_unrolled_layer_is_traced_exactly(cls):
+    inputs = keras.Input((5, 3))
+    layer = cls(4, unroll=True, return_sequences=True)
+    model = keras.Model(inputs, layer(inputs))  # an unrolled layer needs its steps fixed
+    x = np.random.default_rng(3).normal(size=(2, 5, 3)).astype("float32")
+    trace = rnnviz.trace_layer(layer, x)
+    np.testing.assert_allclose(trace.h[0], model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    assert trace.layer_config["unroll"] is True
+    check_against_oracle(trace)
+
+
+@pytest.mark.parametrize(
+    "activation", ["relu", "sigmoid", "hard_sigmoid", "linear", "softsign", "elu", "tanh"]
+)
+@pytest.mark.parametrize("cls", CELLS, ids=lambda c: c.__name__)
+def test_every_string_activation_is_traced_as_keras_computes_it(cls, activation):
+    layer = cls(3, activation=activation, return_sequences=True)
+    x = np.random.default_rng(4).normal(size=(2, 4, 2)).astype("float32")
+    expected = keras.ops.convert_to_numpy(layer(x))
+    np.testing.assert_allclose(rnnviz.trace_layer(layer, x).h[0], expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("cls", CELLS[:2], ids=lambda c: c.__name__)
+def test_a_hard_sigmoid_recurrent_activation_is_traced_as_keras_computes_it(cls):
+    layer = cls(3, recurrent_activation="hard_sigmoid", return_sequences=True)
+    x = np.random.default_rng(5).normal(size=(2, 4, 2)).astype("float32")
+    expected = keras.ops.convert_to_numpy(layer(x))
+    np.testing.assert_allclose(rnnviz.trace_layer(layer, x).h[0], expected, rtol=1e-5, atol=1e-6)
