@@ -155,6 +155,9 @@ def trace_layer(
             (num_batches, batch_size, num_steps, num_features) for consecutive batches.
         initial_state: optional [h] or [h, c], each (batch_size, units); zeros by default.
         stateful: carry the state from batch to batch (Keras `stateful=True`).
+
+    A `go_backwards` layer is traced in the order it processes the steps, the order its
+    outputs come in: step t of the trace is input step num_steps - 1 - t.
     """
     from rnnviz import tracer
 
@@ -215,10 +218,6 @@ def trace_weights(
         weights: [kernel, recurrent_kernel, bias] as `get_weights()` returns them.
         x, initial_state, stateful: as for `trace_layer`.
     """
-    if config.get("go_backwards"):
-        raise ConfigError(
-            "layer.go_backwards", True, "must be False: rnnviz traces forward in time"
-        )
     if not isinstance(stateful, (bool, np.bool_)):
         raise ConfigError("stateful", stateful, "must be True or False")
     array = np.asarray(x)

@@ -169,7 +169,12 @@ class Engine:
         else:
             layer.build((None, None, num_features))
         self.layer = layer
-        self.tracer = keras.layers.RNN(TracingCell(layer.cell, kind), return_sequences=True)
+        # In the order the layer processes the steps: a go_backwards layer's last step first.
+        self.tracer = keras.layers.RNN(
+            TracingCell(layer.cell, kind),
+            return_sequences=True,
+            go_backwards=bool(kwargs.get("go_backwards", False)),
+        )
         self.tracer.build((None, None, num_features))
         self.num_returned = 1 + (self.num_states if kwargs.get("return_state") else 0)
         b = batch_size if self.stateful else None

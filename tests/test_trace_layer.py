@@ -1,5 +1,7 @@
 """trace_layer traces a user's own Keras layer with its own weights and settings."""
 
+import dataclasses
+
 import keras
 import numpy as np
 import pytest
@@ -30,10 +32,34 @@ def test_traces_consecutive_batches_statefully():
 def test_refuses_what_it_cannot_trace():
     with pytest.raises(rnnviz.ConfigError, match="layer=Dense"):
         rnnviz.trace_layer(keras.layers.Dense(2), np.zeros((1, 2, 2)))
-    backwards = keras.layers.LSTM(2, go_backwards=True)
-    backwards.build((None, 3, 1))
-    with pytest.raises(rnnviz.ConfigError, match="go_backwards"):
-        rnnviz.trace_layer(backwards, np.zeros((1, 3, 1)))
+
+
+@pytest.mark.parametrize("stateful", [False, True])
+@pytest.mark.parametrize(
+    "cls", [keras.layers.LSTM, keras.layers.GRU, keras.layers.SimpleRNN], ids=lambda c: c.__name__
+)
+def test_a_go_backwards_layer_is_traced_in_the_order_keras_processes_the_steps(cls, stateful):
+    layer = cls(4, go_backwards=True, return_sequences=True)
+    x = np.random.default_rng(6).normal(size=(2, 2, 5, 3)).astype("float32")
+    expected = keras.ops.convert_to_numpy(layer(x[0]))
+    trace = rnnviz.trace_layer(layer, x, stateful=stateful)
+    np.testing.assert_allclose(trace.h[0], expected, rtol=1e-5, atol=1e-6)
+    assert trace.layer_config["go_backwards"] is True
+    # Step t of the trace is the layer's t-th step: the oracle, fed the steps reversed.
+    check_against_oracle(dataclasses.replace(trace, inputs=trace.inputs[:, :, ::-1]))
+
+
+def test_the_backward_half_of_a_bidirectional_is_traced_exactly():
+    from rnnviz.models import find_recurrent_layer
+
+    inputs = keras.Input((6, 2))
+    bidi = keras.layers.Bidirectional(keras.layers.GRU(3, return_sequences=True), name="bidi")
+    model = keras.Model(inputs, bidi(inputs))
+    x = np.random.default_rng(7).normal(size=(2, 6, 2)).astype("float32")
+    trace = rnnviz.trace_layer(find_recurrent_layer(model, "bidi/backward"), x)
+    out = model.predict(x, verbose=0)
+    # Bidirectional flips the backward half's outputs back into the original step order.
+    np.testing.assert_allclose(trace.h[0][:, ::-1], out[..., 3:], rtol=1e-5, atol=1e-6)
 
 
 CELLS = [keras.layers.LSTM, keras.layers.GRU, keras.layers.SimpleRNN]
