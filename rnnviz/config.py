@@ -7,6 +7,8 @@ the (slow) TensorFlow import has finished.
 from __future__ import annotations
 
 import dataclasses
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +36,24 @@ MAX_TRACE_VALUES = 4_000_000
 
 #: Largest num_batches * batch_size * num_steps * num_features of the inputs.
 MAX_INPUT_VALUES = 4_000_000
+
+
+def env_int(name: str, default: int, minimum: int, environ: Mapping[str, str] | None = None) -> int:
+    """The whole number in environment variable `name` (`default` when unset or empty).
+
+    A value that is not a whole number, or is below `minimum`, raises a ValueError naming
+    the variable and what is allowed: a server setting is never silently replaced.
+    """
+    raw = (os.environ if environ is None else environ).get(name, "")
+    if not raw.strip():
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or value < minimum:
+        raise ValueError(f"{name}={raw!r} must be a whole number, at least {minimum}")
+    return value
 
 
 class ConfigError(ValueError):

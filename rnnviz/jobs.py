@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import collections
 import itertools
-import os
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
+
+from rnnviz.config import env_int
 
 #: Job statuses. "stopped" means stopped on request (or its owner went away) and may hold a
 #: partial result.
@@ -30,11 +31,8 @@ STATUSES = ("queued", "running", "done", "stopped", "failed")
 
 
 def max_trainings_from_env(default: int = 2) -> int:
-    """Returns RNNVIZ_MAX_TRAININGS (default 2), at least 1."""
-    try:
-        return max(1, int(os.environ.get("RNNVIZ_MAX_TRAININGS", default)))
-    except ValueError:
-        return default
+    """Returns RNNVIZ_MAX_TRAININGS (default 2, at least 1); a clear error if it is bad."""
+    return env_int("RNNVIZ_MAX_TRAININGS", default, 1)
 
 
 class Job:

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import os
 import sys
 import threading
 from collections.abc import Callable, Hashable
 from typing import Any
+
+from rnnviz.config import env_int
 
 DEFAULT_CACHE_MB = 256
 MIN_CACHE_MB = 16
@@ -78,19 +79,8 @@ _default_lock = threading.Lock()
 
 
 def cache_limit_mb(environ: dict[str, str] | None = None) -> int:
-    """`RNNVIZ_CACHE_MB` as a whole number of megabytes (default 256); a clear error if bad."""
-    raw = (os.environ if environ is None else environ).get("RNNVIZ_CACHE_MB", "")
-    if not raw.strip():
-        return DEFAULT_CACHE_MB
-    try:
-        value = int(raw)
-    except ValueError:
-        value = None
-    if value is None or value < MIN_CACHE_MB:
-        raise ValueError(
-            f"RNNVIZ_CACHE_MB={raw!r} must be a whole number of megabytes, at least {MIN_CACHE_MB}"
-        )
-    return value
+    """`RNNVIZ_CACHE_MB` in megabytes (default 256, at least 16); a clear error if bad."""
+    return env_int("RNNVIZ_CACHE_MB", DEFAULT_CACHE_MB, MIN_CACHE_MB, environ)
 
 
 def default_budget() -> Budget:

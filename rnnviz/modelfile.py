@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import posixpath
 import zipfile
 from typing import Any
+
+from rnnviz.config import env_int
 
 
 class ModelRefused(ValueError):
@@ -141,16 +142,7 @@ FUNCTION_KEYS = {"activation", "recurrent_activation"}
 
 def max_model_bytes(environ: dict[str, str] | None = None) -> int:
     """`RNNVIZ_MAX_MODEL_MB` (default 50) in bytes; a clear error if it is not a number."""
-    raw = (os.environ if environ is None else environ).get("RNNVIZ_MAX_MODEL_MB", "")
-    if not raw.strip():
-        return DEFAULT_MAX_MODEL_MB * 2**20
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ValueError(f"RNNVIZ_MAX_MODEL_MB={raw!r} must be a whole number of megabytes, ≥ 1")
-    return value * 2**20
+    return env_int("RNNVIZ_MAX_MODEL_MB", DEFAULT_MAX_MODEL_MB, 1, environ) * 2**20
 
 
 def check_bytes(data: bytes, limit: int | None = None) -> str:

@@ -31,7 +31,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from rnnviz.config import GATES
+from rnnviz.config import GATES, env_int
 from rnnviz.memory import Budget, default_budget
 
 LAYER_CLASSES: dict[str, type] = {
@@ -51,7 +51,7 @@ XLA_SHAPE_BYTES = 6 * 2**20
 #: keeps every XLA executable in a process-wide cache that nothing evicts (a soak grew
 #: ~1.1 MB per distinct run with unbounded compiles; docs/performance.md, "Memory").
 XLA_AFTER_RUNS = 2
-MAX_XLA_COMPILES = int(os.environ.get("RNNVIZ_MAX_XLA_COMPILES", "32"))
+MAX_XLA_COMPILES = env_int("RNNVIZ_MAX_XLA_COMPILES", 32, 0)
 #: Background work starts only after this long without a foreground run (see _wait_quiet).
 QUIET_S = 0.5
 #: At most this many background jobs wait; more are dropped (a later run submits them again).

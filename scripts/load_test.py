@@ -218,9 +218,15 @@ async def student(
     await session.close()
 
 
+def _stat(path: Path) -> tuple[str, float]:
+    """(name, user + system CPU seconds) of a process or thread's /proc stat file."""
+    name, rest = path.read_text().split("(", 1)[1].rsplit(")", 1)
+    fields = rest.split()
+    return name, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return _stat(Path(f"/proc/{pid}/stat"))[1]
 
 
 def _background_cpu_seconds(pid: int) -> float:
@@ -228,13 +234,11 @@ def _background_cpu_seconds(pid: int) -> float:
     total = 0.0
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            stat = (task / "stat").read_text()
+            name, seconds = _stat(task / "stat")
         except OSError:
             continue  # the thread ended meanwhile
-        name, rest = stat.split("(", 1)[1].rsplit(")", 1)
         if name.startswith("rnnviz-warm"):
-            fields = rest.split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            total += seconds
     return total
 
 

@@ -3,6 +3,8 @@
 import threading
 import time
 
+import pytest
+
 from rnnviz.jobs import JobRegistry
 
 
@@ -69,3 +71,11 @@ def test_a_failing_job_reports_its_error_and_frees_its_slot():
     assert after.wait(5)
     assert failed.status == "failed" and "out of cheese" in failed.error
     assert after.result == "ok"
+
+
+def test_a_max_trainings_setting_that_is_not_a_whole_number_is_refused_by_name(monkeypatch):
+    from rnnviz.jobs import max_trainings_from_env
+
+    monkeypatch.setenv("RNNVIZ_MAX_TRAININGS", "two")
+    with pytest.raises(ValueError, match="RNNVIZ_MAX_TRAININGS='two' must be a whole number"):
+        max_trainings_from_env()
