@@ -21,7 +21,9 @@ from rnnviz.config import (
     ConfigError,
     RunConfig,
 )
-from rnnviz.models import recurrent_layers
+from rnnviz.loader import load_model
+from rnnviz.modelfile import ModelRefused
+from rnnviz.models import recurrent_layers, trace_model
 from rnnviz.run import output_names, run, trace_layer
 from rnnviz.trace import Trace
 from rnnviz.training import TrainingRun, train
@@ -33,13 +35,16 @@ __all__ = [
     "LIMITS",
     "SIGNALS",
     "ConfigError",
+    "ModelRefused",
     "RunConfig",
     "Trace",
     "TrainingRun",
     "keras_code",
+    "load_model",
     "output_names",
     "recurrent_layers",
     "run",
     "trace_layer",
+    "trace_model",
     "train",
 ]

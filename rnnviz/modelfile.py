@@ -129,6 +129,15 @@ ALLOWED: dict[str, frozenset[str]] = {
     "keras.regularizers": frozenset({"L1", "L2", "L1L2", "OrthogonalRegularizer"}),
     "keras.constraints": frozenset({"MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm"}),
 }
+#: Where a class named without a module (Keras 2 and `.h5` configs) is looked up.
+LEGACY_MODULES = (
+    "keras.layers",
+    "keras.models",
+    "keras",
+    "keras.initializers",
+    "keras.regularizers",
+    "keras.constraints",
+)
 #: String-valued keys whose value names a function Keras would look up: only these names.
 ACTIVATIONS = frozenset(
     {
@@ -267,8 +276,10 @@ def _check_object(node: dict) -> str:
         raise ModelRefused(f"{label}: a serialised function is not allowed: it can run code")
     if name in ("Lambda", "TorchModuleWrapper", "JaxLayer", "FlaxLayer", "TFSMLayer"):
         raise ModelRefused(f"layer type {name!r} is not allowed: it can run code")
-    if module is None and name in ALLOWED["keras.layers"]:
-        module = "keras.layers"  # Keras 2 / .h5 configs leave the module out
+    if module is None and name in OPS:
+        return f"the Keras op {name!r}"  # how an .h5 config records a functional op
+    if module is None:  # Keras 2 / .h5 configs leave the module out
+        module = next((m for m in LEGACY_MODULES if name in ALLOWED[m]), None)
     if module is None:
         raise ModelRefused(f"{label} names no Keras module: custom objects are not allowed")
     if isinstance(module, str) and module.startswith("keras.src.ops.") and name in OPS:

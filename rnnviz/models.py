@@ -11,9 +11,14 @@ model file safely, are the parts of issue 10 still to come.)
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 from typing import Any
 
-from rnnviz.config import ConfigError
+import numpy as np
+
+from rnnviz.config import ConfigError, Described
+from rnnviz.trace import Trace
 
 
 def _is_recurrent(layer: Any) -> bool:
@@ -36,6 +41,10 @@ def _walk(layer: Any, prefix: str) -> list[tuple[str, Any]]:
     if isinstance(layer, keras.Model):
         return [found for sub in layer.layers for found in _walk(sub, path + "/")]
     return []
+
+
+def _path_of(model: Any, target: Any) -> str:
+    return next(path for path, layer in _layers(model) if layer is target)
 
 
 def _layers(model: Any) -> list[tuple[str, Any]]:
@@ -66,3 +75,219 @@ def find_recurrent_layer(model: Any, path: str | None = None) -> Any:
             return layer
     paths = ", ".join(p for p, _ in found)
     raise ConfigError("layer", path, f"must be one of this model's recurrent layers: {paths}")
+
+
+class _Captured(Exception):
+    """Raised inside the model's call once the chosen layer's input is recorded."""
+
+
+_capture_lock = threading.Lock()
+
+
+def layer_inputs(model: Any, x: Any, layer: Any, whole: bool = False) -> list[dict[str, Any]]:
+    """What `layer` receives when `model` runs on `x`: a list of its calls, each
+    {"inputs", "mask", "initial_state"} as NumPy arrays (mask and state may be None).
+
+    The model runs eagerly, as `model(x)` would, with the layer's `call` replaced for the
+    duration by one that records its arguments: the input after every layer before it,
+    and the mask Keras propagated to it (Embedding mask_zero, Masking), exactly as Keras
+    computed them. The run stops at the first call, unless `whole` (a layer inside
+    TimeDistributed is called once per outer step). Stateful layers are put back as
+    they were.
+    """
+    calls: list[dict[str, Any]] = []
+
+    def record(inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        mask = kwargs.get("mask")
+        state = kwargs.get("initial_state")
+        calls.append(
+            {
+                "inputs": np.asarray(inputs),
+                "mask": None if mask is None else np.asarray(mask).astype(bool),
+                "initial_state": None if state is None else [np.asarray(s) for s in state],
+            }
+        )
+        if not whole:
+            raise _Captured
+        return original(inputs, *args, **kwargs)
+
+    with _capture_lock:
+        stateful = [(v, np.asarray(v)) for sub in _all_layers(model) for v in _states(sub)]
+        original = layer.call
+        layer.call = record
+        try:
+            model(x, training=False)
+        except _Captured:
+            pass
+        finally:
+            del layer.call
+            for variable, value in stateful:
+                variable.assign(value)
+    return calls
+
+
+def _all_layers(model: Any) -> list[Any]:
+    import keras
+
+    out = []
+    for layer in model.layers:
+        out.append(layer)
+        if isinstance(layer, keras.Model):
+            out.extend(_all_layers(layer))
+        elif isinstance(layer, keras.layers.Bidirectional):
+            out.extend([layer.forward_layer, layer.backward_layer])
+        elif isinstance(layer, keras.layers.Wrapper):
+            out.append(layer.layer)
+    return out
+
+
+def _states(layer: Any) -> list[Any]:
+    states = getattr(layer, "states", None) if getattr(layer, "stateful", False) else None
+    return [s for s in (states or []) if s is not None and hasattr(s, "assign")]
+
+
+def _inside_time_distributed(model: Any, target: Any) -> bool:
+    import keras
+
+    def walk(layer: Any, inside: bool) -> bool | None:
+        if layer is target:
+            return inside
+        if isinstance(layer, keras.layers.Bidirectional):
+            return inside if target in (layer.forward_layer, layer.backward_layer) else None
+        if isinstance(layer, keras.layers.Wrapper):
+            return walk(layer.layer, inside or isinstance(layer, keras.layers.TimeDistributed))
+        if isinstance(layer, keras.Model):
+            for sub in layer.layers:
+                found = walk(sub, inside)
+                if found is not None:
+                    return found
+        return None
+
+    return bool(walk(model, False))
+
+
+def expected_input(model: Any) -> tuple[tuple[int | None, ...], str]:
+    """The shape (None for any size) and dtype the model's input takes."""
+    inputs = getattr(model, "inputs", None)
+    if not inputs:
+        raise ConfigError("model", model.name, "has no known input shape (build it on an Input)")
+    if len(inputs) != 1:
+        raise ConfigError("model", model.name, f"has {len(inputs)} inputs; rnnviz traces one")
+    return tuple(inputs[0].shape), str(inputs[0].dtype)
+
+
+def takes_token_ids(model: Any) -> int | None:
+    """The vocabulary size if the model's input goes straight into an Embedding."""
+    import keras
+
+    first = next(
+        (lay for lay in model.layers if not isinstance(lay, keras.layers.InputLayer)), None
+    )
+    if isinstance(first, keras.layers.Embedding):
+        return int(first.input_dim)
+    return None
+
+
+def check_model_input(model: Any, x: Any) -> np.ndarray:
+    """x as an array the model takes, or a ConfigError naming the shape it expects."""
+    shape, dtype = expected_input(model)
+    want = "(" + ", ".join("any" if n is None else str(n) for n in shape) + ")"
+    try:
+        array = np.asarray(x)
+    except Exception:
+        raise ConfigError("x", Described(type(x).__name__), "must be a numeric array") from None
+    if array.dtype.kind not in "biuf":
+        raise ConfigError("x", Described(f"dtype {array.dtype}"), "must hold numbers")
+    if array.ndim != len(shape) or any(
+        n is not None and n != m for n, m in zip(shape, array.shape, strict=False)
+    ):
+        raise ConfigError(
+            "x", Described(f"shape {array.shape}"), f"must have the shape the model expects: {want}"
+        )
+    if array.size == 0:
+        raise ConfigError("x", Described(f"shape {array.shape}"), "must not be empty")
+    if not np.all(np.isfinite(array)):
+        raise ConfigError("x", Described("non-finite values"), "must hold finite numbers")
+    vocab = takes_token_ids(model)
+    if vocab is not None:
+        if not np.array_equal(array, np.round(array)) or array.min() < 0 or array.max() >= vocab:
+            raise ConfigError(
+                "x",
+                Described(f"values {array.min():g}..{array.max():g}"),
+                f"must be token ids: whole numbers from 0 to {vocab - 1} (0 is padding)",
+            )
+        return array.astype(np.int32)
+    if "int" in dtype:
+        return array.astype(np.int32)
+    return array.astype(np.float32)
+
+
+def trace_model(model: Any, x: Any, layer: str | None = None, *, engines: Any = None) -> Trace:
+    """The exact Trace of one recurrent layer of `model` (default: the first) when the
+    model runs on the batch `x`.
+
+    The model runs up to that layer, so the layer gets exactly the input (and the mask,
+    from `Embedding(mask_zero=True)` or `Masking`) Keras gives it; then the layer is
+    traced as `trace_layer` does. A masked step keeps the previous state, as in Keras,
+    and `Trace.mask` says which steps were masked. A `go_backwards` layer, and the
+    backward half of a Bidirectional, are traced in the order Keras processes the
+    steps; `Trace.labels` holds each step's original position (1 = the first step of
+    x). A layer inside TimeDistributed runs once per outer step: its trace has one
+    sample per (outer step, sample), outer step first.
+
+    Raises ConfigError for a model with no recurrent layer, an unknown path (naming
+    the ones there are), or an `x` the model cannot take (naming the shape it expects).
+    """
+    from rnnviz.run import as_flag, trace_weights
+    from rnnviz.tracer import KIND_OF_CLASS
+
+    target = find_recurrent_layer(model, layer)
+    array = check_model_input(model, x)
+    try:
+        calls = layer_inputs(model, array, target, whole=_inside_time_distributed(model, target))
+    except ConfigError:
+        raise
+    except Exception as error:
+        shape, _ = expected_input(model)
+        raise ConfigError(
+            "x", Described(f"shape {array.shape}"), f"the model cannot take it ({shape}): {error}"
+        ) from None
+    inputs = np.concatenate([c["inputs"] for c in calls]).astype(np.float32)
+    masks = [c["mask"] for c in calls]
+    mask = (
+        None
+        if all(m is None for m in masks)
+        else np.concatenate(
+            [
+                np.ones(c["inputs"].shape[:2], bool) if m is None else m
+                for c, m in zip(calls, masks, strict=True)
+            ]
+        )
+    )
+    config = target.get_config()
+    stateful = as_flag("stateful", config.get("stateful", False))
+    initial = calls[0]["initial_state"]
+    if stateful and initial is None:
+        initial = [np.asarray(s) for s in target.states]
+    trace = trace_weights(
+        KIND_OF_CLASS[type(target)],
+        config,
+        target.get_weights(),
+        inputs,
+        initial,
+        stateful,
+        engines=engines,
+        mask=mask,
+    )
+    steps = inputs.shape[1]
+    order = (
+        np.arange(steps)[::-1]
+        if as_flag("go_backwards", config.get("go_backwards", False))
+        else np.arange(steps)
+    )
+    labels = np.broadcast_to((order + 1).astype(str), trace.h.shape[:3]).copy()
+    return dataclasses.replace(
+        trace,
+        labels=labels,
+        layer_config={**(trace.layer_config or {}), "path": _path_of(model, target)},
+    )

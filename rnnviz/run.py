@@ -64,6 +64,7 @@ def run(
     *,
     engines: Any = None,
     layer_kwargs: dict[str, Any] | None = None,
+    mask: np.ndarray | None = None,
 ) -> Trace:
     """Returns the Trace of a genuine Keras layer fed cfg.num_batches batches.
 
@@ -78,6 +79,8 @@ def run(
         engines: an EngineCache; by default the process-wide one.
         layer_kwargs: Keras layer arguments replacing those cfg stands for
             (used by trace_layer for a user's own layer).
+        mask: optional (num_batches, batch_size, num_steps) booleans, False for a
+            step Keras must skip (see `Trace.mask`).
 
     Example:
         >>> trace = run(RunConfig(cell="lstm", stateful=True))
@@ -110,10 +113,22 @@ def run(
 
     cache = engines if engines is not None else tracer.default_cache()
     kwargs = layer_kwargs if layer_kwargs is not None else tracer.layer_kwargs(cfg)
+    if mask is not None:
+        mask = _check_mask(mask, (k, b, t))
+        kwargs = {**kwargs, tracer.MASKED: True}
     engine = cache.get(cfg.cell, kwargs, f, b)
     returned, seq, initial = cache.run(
-        engine, x, w, s0, reset_before=cfg.reset_before if cfg.stateful else ()
+        engine,
+        x,
+        w,
+        s0,
+        reset_before=cfg.reset_before if cfg.stateful else (),
+        **({"mask": mask} if mask is not None else {}),
     )
+    if mask is not None:
+        if kwargs.get("go_backwards"):
+            mask = mask[..., ::-1]  # the trace's step order: the order Keras processed them
+        seq = _hold_masked_steps(seq, mask, initial, n_states * u)
     # Views into the one array the engine returned: no copies on the hot path.
     blocks = [seq[..., i * u : (i + 1) * u] for i in range(seq.shape[-1] // u)]
     h = blocks[0]
@@ -132,8 +147,35 @@ def run(
         final_states=finals,
         outputs=[[(name, r[i]) for name, r in zip(names, returned, strict=True)] for i in range(k)],
         state_size=engine.state_size,
-        layer_config=dict(kwargs),
+        layer_config={key: value for key, value in kwargs.items() if key != tracer.MASKED},
+        mask=mask,
     )
+
+
+def _check_mask(value: Any, shape: tuple[int, ...]) -> np.ndarray:
+    array = np.asarray(value)
+    if array.shape != shape:
+        raise ConfigError("mask", Described(f"shape {array.shape}"), f"must have shape {shape}")
+    if array.dtype != np.bool_ and not np.isin(array, (0, 1)).all():
+        raise ConfigError("mask", Described(f"dtype {array.dtype}"), "must hold True/False")
+    return array.astype(bool)
+
+
+def _hold_masked_steps(
+    seq: np.ndarray, mask: np.ndarray, initial: list[np.ndarray], state_width: int
+) -> np.ndarray:
+    """At a masked step Keras keeps the previous states and uses no gate: the trace
+    says so. (The tracer's own output there is its previous output, which is zeros
+    before the first unmasked step, not the initial state.)"""
+    seq = np.array(seq)
+    start = np.concatenate(initial, axis=-1)  # (num_batches, batch_size, state_width)
+    for step in range(seq.shape[2]):
+        held = ~mask[:, :, step]
+        if held.any():
+            previous = seq[:, :, step - 1, :state_width] if step else start
+            seq[:, :, step, :state_width][held] = previous[held]
+            seq[:, :, step, state_width:][held] = np.nan
+    return seq
 
 
 def trace_layer(
@@ -143,6 +185,7 @@ def trace_layer(
     stateful: bool = False,
     *,
     engines: Any = None,
+    mask: Any = None,
 ) -> Trace:
     """Returns the Trace of an existing Keras LSTM, GRU or SimpleRNN layer on inputs x.
 
@@ -155,6 +198,8 @@ def trace_layer(
             (num_batches, batch_size, num_steps, num_features) for consecutive batches.
         initial_state: optional [h] or [h, c], each (batch_size, units); zeros by default.
         stateful: carry the state from batch to batch (Keras `stateful=True`).
+        mask: optional (batch_size, num_steps) booleans (or one per batch), False for
+            the steps Keras skips; recorded in `Trace.mask`.
 
     A `go_backwards` layer is traced in the order it processes the steps, the order its
     outputs come in: step t of the trace is input step num_steps - 1 - t.
@@ -171,7 +216,14 @@ def trace_layer(
     if not layer.built:
         raise ConfigError("layer", layer.name, "must be built (call it once, or build it)")
     return trace_weights(
-        kind, layer.get_config(), layer.get_weights(), x, initial_state, stateful, engines=engines
+        kind,
+        layer.get_config(),
+        layer.get_weights(),
+        x,
+        initial_state,
+        stateful,
+        engines=engines,
+        mask=mask,
     )
 
 
@@ -197,6 +249,31 @@ _IGNORED_KWARGS = (
 )
 
 
+DTYPE_POLICIES = ("float32", "float64", "mixed_float16", "float16", "bfloat16", "mixed_bfloat16")
+
+
+def dtype_policy_name(value: Any) -> str:
+    """The dtype policy's name in a layer config ("float32" when it names none)."""
+    if isinstance(value, dict):
+        value = value.get("config", {}).get("name")
+    if value is None:
+        return "float32"
+    if value not in DTYPE_POLICIES:
+        raise ConfigError("dtype", value, f"must be one of {', '.join(DTYPE_POLICIES)}")
+    return str(value)
+
+
+def as_flag(field: str, value: Any) -> bool:
+    """A flag from a config file: True/False, 0/1 or "true"/"false"; anything else refused."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ConfigError(field, value, "must be True or False")
+
+
 def trace_weights(
     kind: str,
     config: dict[str, Any],
@@ -206,6 +283,7 @@ def trace_weights(
     stateful: bool = False,
     *,
     engines: Any = None,
+    mask: Any = None,
 ) -> Trace:
     """Returns the Trace of a Keras layer given by its config and weights on inputs x.
 
@@ -217,6 +295,11 @@ def trace_weights(
         config: the layer's `get_config()`.
         weights: [kernel, recurrent_kernel, bias] as `get_weights()` returns them.
         x, initial_state, stateful: as for `trace_layer`.
+        mask: optional booleans shaped like x without its features axis: False where
+            Keras skips a step (Embedding mask_zero, Masking).
+
+    A float64 or mixed_float16 layer is traced in its own dtype; the Trace holds float32.
+    Dropout is not applied: a trace is inference, as `model.predict` is.
     """
     if not isinstance(stateful, (bool, np.bool_)):
         raise ConfigError("stateful", stateful, "must be True or False")
@@ -238,13 +321,23 @@ def trace_weights(
         num_features=f,
         hidden_size=int(config["units"]),
         num_batches=k,
-        return_sequences=bool(config["return_sequences"]),
-        return_state=bool(config["return_state"]),
+        return_sequences=as_flag("return_sequences", config.get("return_sequences", False)),
+        return_state=as_flag("return_state", config.get("return_state", False)),
         stateful=bool(stateful),
         reset_after=bool(config.get("reset_after", True)),
     )
     kwargs = {key: value for key, value in config.items() if key not in _IGNORED_KWARGS}
     kwargs["stateful"] = bool(stateful)
+    for flag in ("return_sequences", "return_state", "go_backwards"):
+        if flag in kwargs:
+            kwargs[flag] = as_flag(flag, kwargs[flag])
+    policy = dtype_policy_name(config.get("dtype"))
+    if policy != "float32":
+        kwargs["dtype"] = policy
+    if mask is not None:
+        mask = np.asarray(mask)
+        if mask.ndim == 2:
+            mask = mask[None]
     if config.get("use_bias") is False:
         # Traced with a bias of zeros: x W + h U + 0 is the layer's own x W + h U.
         kwargs.pop("use_bias")
@@ -257,6 +350,7 @@ def trace_weights(
         initial_state=state,
         engines=engines,
         layer_kwargs=kwargs,
+        mask=mask,
     )
     # The Trace describes the user's layer, also where the engine ran an equivalent one.
     kept = {key: config[key] for key in ("use_bias", "unroll") if key in config}

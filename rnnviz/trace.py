@@ -34,6 +34,9 @@ class Trace:
             activations, flags): what rebuilds the same layer for an analysis.
         labels: optional (batch_index, sample, time) strings naming each step's input, such
             as the character fed (the char model's trace); "" where a step is padding.
+        mask: optional (batch_index, sample, time) booleans, False where a step was
+            masked (Embedding mask_zero, Masking): Keras skipped it, so h and c there
+            are the previous step's and the gates are NaN. None: nothing was masked.
     """
 
     config: RunConfig
@@ -48,6 +51,7 @@ class Trace:
     state_size: list[int] | int = field(default=0)
     layer_config: dict | None = None
     labels: np.ndarray | None = None
+    mask: np.ndarray | None = None
 
     def state(self, name: str) -> np.ndarray:
         """Returns the per-timestep state array named "h" or "c"."""

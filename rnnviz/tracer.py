@@ -57,6 +57,8 @@ QUIET_S = 0.5
 #: At most this many background jobs wait; more are dropped (a later run submits them again).
 MAX_PENDING = 16
 XLA_MODES = ("background", "never", "always")
+#: The key in an engine's kwargs that says its batches come with a mask (not a Keras one).
+MASKED = "_masked"
 
 
 def _lstm_gates(cell: Any, x: Any, states: Sequence[Any]) -> list[Any]:
@@ -153,6 +155,12 @@ class Engine:
     def __init__(self, kind: str, kwargs: dict[str, Any], num_features: int, batch_size: int):
         self.kind = kind
         self.kwargs = dict(kwargs)
+        # Not Keras arguments: whether batches come with a mask (issue 10: Embedding
+        # mask_zero, Masking), and the layer's dtype policy ("float64", "mixed_float16").
+        self.masked = bool(kwargs.get(MASKED, False))
+        policy = kwargs.get("dtype")
+        # XLA is for the Explore page's float32, unmasked layers; the rest stay on the graph tier.
+        self.xla_capable = not self.masked and policy in (None, "float32")
         self.stateful = bool(kwargs.get("stateful", False))
         self.num_features = num_features
         self.units = int(kwargs["units"])
@@ -162,7 +170,7 @@ class Engine:
         self.shape_runs: collections.Counter[tuple[int, int, int]] = collections.Counter()
         self._weights: list[np.ndarray] | None = None
 
-        layer = LAYER_CLASSES[kind](**kwargs)
+        layer = LAYER_CLASSES[kind](**{k: v for k, v in kwargs.items() if k != MASKED})
         if self.stateful:
             # Keras 3: a stateful layer needs a static batch size, given by its Input.
             layer(keras.Input(batch_shape=(batch_size, None, num_features)))
@@ -171,9 +179,10 @@ class Engine:
         self.layer = layer
         # In the order the layer processes the steps: a go_backwards layer's last step first.
         self.tracer = keras.layers.RNN(
-            TracingCell(layer.cell, kind),
+            TracingCell(layer.cell, kind, dtype=policy),
             return_sequences=True,
             go_backwards=bool(kwargs.get("go_backwards", False)),
+            dtype=policy,
         )
         self.tracer.build((None, None, num_features))
         self.num_returned = 1 + (self.num_states if kwargs.get("return_state") else 0)
@@ -186,9 +195,10 @@ class Engine:
         # Graph tier: one batch per call. Its trace and first instantiation cost
         # less than the all-batches loop's, and a new structure pays both.
         batch_spec = tf.TensorSpec((b, None, num_features), tf.float32)
+        mask_spec = [tf.TensorSpec((b, None), tf.bool)] if self.masked else []
         self._graph_fn = tf.function(
             self._forward_batch,
-            input_signature=[batch_spec, *([] if self.stateful else signature[2:])],
+            input_signature=[batch_spec, *mask_spec, *([] if self.stateful else signature[2:])],
             autograph=False,
         )
         # XLA tier: all batches in one dispatch (per-call overhead was a third of a run).
@@ -224,7 +234,7 @@ class Engine:
             if self.stateful:
                 # The genuine reset_state(), run only before the batches asked for.
                 tf.cond(resets[k], self._reset_state, lambda: tf.constant(False))
-            returned, seq, start = self._forward_batch(x[k], *initial)
+            returned, seq, start = self._forward_batch(x[k], *initial)  # unmasked only
             returned_ta = [ta.write(k, t) for ta, t in zip(returned_ta, returned, strict=True)]
             init_ta = [ta.write(k, t) for ta, t in zip(init_ta, start, strict=True)]
             return k + 1, returned_ta, seq_ta.write(k, seq), init_ta
@@ -243,18 +253,29 @@ class Engine:
             tuple(ta.stack() for ta in init_ta),
         )
 
-    def _forward_batch(self, xk: Any, *initial: Any) -> tuple[Any, Any, Any]:
-        """Feeds one batch to the genuine layer and to the tracer, from the same state."""
+    def _forward_batch(self, xk: Any, *rest: Any) -> tuple[Any, Any, Any]:
+        """Feeds one batch to the genuine layer and to the tracer, from the same state.
+
+        `rest` is (mask, *initial) for a masked engine, else (*initial). Whatever the
+        layer computes in (float64, float16), what comes out is float32.
+        """
+        mask = {"mask": rest[0]} if self.masked else {}
+        initial = rest[1:] if self.masked else rest
         if self.stateful:
             # The stored state is this batch's initial state; the layer call
             # below overwrites it with the batch's final state.
             start = [tf.identity(v.value) for v in self.layer.states]
-            returned = self.layer(xk)
+            returned = self.layer(xk, **mask)
         else:
             start = list(initial)
-            returned = self.layer(xk, initial_state=start)
-        seq = self.tracer(xk, initial_state=start)
-        return _as_tuple(returned), seq, tuple(start)
+            compute = self.layer.compute_dtype
+            returned = self.layer(xk, initial_state=[ops.cast(s, compute) for s in start], **mask)
+        seq = self.tracer(
+            xk, initial_state=[ops.cast(s, self.layer.compute_dtype) for s in start], **mask
+        )
+        as_float32 = [ops.cast(t, "float32") for t in _as_tuple(returned)]
+        start = [ops.cast(s, "float32") for s in start]
+        return tuple(as_float32), ops.cast(seq, "float32"), tuple(start)
 
     def _reset_state(self) -> Any:
         self.layer.reset_state()
@@ -292,6 +313,7 @@ class Engine:
         initial_state: Sequence[np.ndarray],
         reset_before: Sequence[int] = (),
         xla: str = "background",
+        mask: np.ndarray | None = None,
     ) -> tuple[list[np.ndarray], np.ndarray, list[np.ndarray]]:
         """Feeds the batches in order; returns (returned tensors, trace, initial states).
 
@@ -301,7 +323,10 @@ class Engine:
         stateful layer starts from `initial_state`, carries its state from
         batch to batch and is reset with `reset_state()` before each batch in
         `reset_before`; a stateless one starts every batch from `initial_state`.
+        A masked engine takes `mask`, (num_batches, batch_size, num_steps) booleans.
         """
+        if self.masked != (mask is not None):
+            raise ValueError("a masked engine needs a mask, and only a masked one takes it")
         resets = np.array(
             [self.stateful and k in reset_before for k in range(inputs.shape[0])], bool
         )
@@ -309,17 +334,21 @@ class Engine:
             if not self._weights_equal(weights):
                 self.layer.set_weights(list(weights))
                 self._weights = [np.array(w) for w in weights]
-            if xla == "always" or tuple(inputs.shape[:3]) in self.xla_ready:
+            if self.xla_capable and (xla == "always" or tuple(inputs.shape[:3]) in self.xla_ready):
                 returned, seq, initial = self._xla_fn(inputs, resets, *initial_state)
             else:
-                returned, seq, initial = self._run_graph_tier(inputs, resets, initial_state)
+                returned, seq, initial = self._run_graph_tier(inputs, resets, initial_state, mask)
             returned = [np.asarray(t) for t in returned]
             seq = np.asarray(seq)
             initial = [np.asarray(s) for s in initial]
         return returned, seq, initial
 
     def _run_graph_tier(
-        self, inputs: np.ndarray, resets: np.ndarray, initial_state: Sequence[np.ndarray]
+        self,
+        inputs: np.ndarray,
+        resets: np.ndarray,
+        initial_state: Sequence[np.ndarray],
+        mask: np.ndarray | None = None,
     ) -> tuple[list[np.ndarray], np.ndarray, list[np.ndarray]]:
         # _forward's loop, driven from Python one batch per call.
         if self.stateful:
@@ -330,7 +359,8 @@ class Engine:
             if resets[k]:
                 self.layer.reset_state()
             args = [] if self.stateful else list(initial_state)
-            per_batch.append(self._graph_fn(inputs[k], *args))
+            masks = [] if mask is None else [mask[k]]
+            per_batch.append(self._graph_fn(inputs[k], *masks, *args))
         return (
             [np.stack([p[0][i] for p in per_batch]) for i in range(self.num_returned)],
             np.stack([p[1] for p in per_batch]),
@@ -478,6 +508,7 @@ class EngineCache:
             self._family = family
         if (
             self.xla == "background"
+            and engine.xla_capable
             and shape not in engine.xla_ready
             and engine.shape_runs[shape] >= XLA_AFTER_RUNS
             and self.xla_compiles + len(engine.xla_ready) + 1 <= self.max_xla_compiles

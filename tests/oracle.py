@@ -50,6 +50,80 @@ def simple_rnn_step(x, h, kernel, recurrent, bias):
     return [np.tanh(x @ kernel + h @ recurrent + bias)], {}
 
 
+ACTIVATIONS = {
+    "tanh": np.tanh,
+    "sigmoid": sigmoid,
+    "relu": lambda x: np.maximum(x, 0.0),
+    "hard_sigmoid": lambda x: np.clip(x / 6.0 + 0.5, 0.0, 1.0),  # Keras 3: relu6(x + 3) / 6
+    "linear": lambda x: x,
+}
+
+
+def recur_masked(
+    cell,
+    x,
+    weights,
+    initial,
+    mask,
+    reset_after=True,
+    activation="tanh",
+    recurrent_activation="sigmoid",
+):
+    """`recur` with any of ACTIVATIONS and a (B, T) mask: where it is False the step is
+    skipped (the states carry over, as Keras does) and the gates are NaN."""
+    act, rec = ACTIVATIONS[activation], ACTIVATIONS[recurrent_activation]
+    kernel, recurrent, bias = (np.asarray(w, np.float64) for w in weights)
+    if bias is None or bias.size == 0:
+        bias = 0.0
+    state = [np.asarray(s, np.float64) for s in initial]
+    u = state[0].shape[-1]
+    states, gates = [], []
+    for t in range(x.shape[1]):
+        xt = np.asarray(x[:, t], np.float64)
+        h = state[0]
+        if cell == "lstm":
+            z = xt @ kernel + h @ recurrent + bias
+            i, f, g, o = (
+                rec(z[:, :u]),
+                rec(z[:, u : 2 * u]),
+                act(z[:, 2 * u : 3 * u]),
+                rec(z[:, 3 * u :]),
+            )
+            c = f * state[1] + i * g
+            new, step_gates = (
+                [o * act(c), c],
+                {"input": i, "forget": f, "candidate": g, "output": o},
+            )
+        elif cell == "gru":
+            if reset_after:
+                xb, rb = (bias[0], bias[1]) if np.ndim(bias) == 2 else (0.0, 0.0)
+            else:
+                xb, rb = bias, 0.0
+            xz, xr, xh = np.split(xt @ kernel + xb, 3, axis=-1)
+            if reset_after:
+                hz, hr, hh = np.split(h @ recurrent + rb, 3, axis=-1)
+                zg, r = rec(xz + hz), rec(xr + hr)
+                cand = act(xh + r * hh)
+            else:
+                zg = rec(xz + h @ recurrent[:, :u])
+                r = rec(xr + h @ recurrent[:, u : 2 * u])
+                cand = act(xh + (r * h) @ recurrent[:, 2 * u :])
+            new, step_gates = (
+                [zg * h + (1 - zg) * cand],
+                {"update": zg, "reset": r, "candidate": cand},
+            )
+        else:
+            new, step_gates = [act(xt @ kernel + h @ recurrent + bias)], {}
+        keep = np.asarray(mask[:, t], bool)[:, None]
+        state = [np.where(keep, n, s) for n, s in zip(new, state, strict=True)]
+        step_gates = {k: np.where(keep, v, np.nan) for k, v in step_gates.items()}
+        states.append(state)
+        gates.append(step_gates)
+    per_state = [np.stack([s[i] for s in states], axis=1) for i in range(len(initial))]
+    per_gate = {name: np.stack([g[name] for g in gates], axis=1) for name in gates[0]}
+    return per_state, per_gate
+
+
 def recur(cell, x, weights, initial, reset_after=True):
     """Runs one batch x (B, T, F) from `initial`; returns per-step states and gates.
 
