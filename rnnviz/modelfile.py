@@ -147,6 +147,8 @@ ACTIVATIONS = frozenset(
     }
 )  # fmt: skip
 FUNCTION_KEYS = {"activation", "recurrent_activation"}
+#: Keys that would make Keras read something other than the file itself.
+FILE_KEYS = {"filepath", "file_path", "path", "url", "weights_path", "weights_url", "filename"}
 
 
 def max_model_bytes(environ: dict[str, str] | None = None) -> int:
@@ -242,6 +244,11 @@ def check_config(config: Any) -> None:
         for key, value in node.items():
             if key in FUNCTION_KEYS and isinstance(value, str) and value not in ACTIVATIONS:
                 raise ModelRefused(f"{where}: {key}={value[:40]!r} is not a Keras activation")
+            if key in FILE_KEYS or (isinstance(value, str) and "://" in value):
+                raise ModelRefused(
+                    f"{where}: {key} points at a file or address outside the model: "
+                    "a model must carry its own weights"
+                )
             if key in ("function", "function_type", "bytecode", "closure", "code"):
                 raise ModelRefused(
                     f"{where}: it carries a Python function ({key!r}): it can run code"
