@@ -32,6 +32,8 @@ import sys
 from typing import Any, BinaryIO
 
 HEADER = struct.Struct(">I")
+TOO_BIG = "opening the model needs more memory than the model reader may use"
+
 
 
 def send(stream: BinaryIO, header: dict[str, Any], payload: bytes = b"") -> None:
@@ -157,8 +159,10 @@ def open_model(path: str, kind: str, max_bytes: int) -> tuple[dict[str, Any], by
     except ModelRefused:
         raise
     except MemoryError:
-        raise ModelRefused("opening the model needed more memory than allowed") from None
+        raise ModelRefused(TOO_BIG) from None
     except Exception as error:
+        if "OOM when allocating" in str(error) or "bad_alloc" in str(error):
+            raise ModelRefused(TOO_BIG) from None
         raise ModelRefused(f"Keras cannot open this model: {_short(error)}") from None
     if not isinstance(model, keras.Model):
         raise ModelRefused("the file holds no Keras model")
