@@ -224,7 +224,13 @@ def check_config(config: Any) -> None:
     one Keras writes, its class in ALLOWED for that module, `registered_name` (if any)
     a Keras one; functions may be named only from ACTIVATIONS; nothing may be
     serialised as bytecode. Depth and layer count are bounded.
+
+    The top level's `compile_config` (optimizer, loss, metrics) is not walked: rnnviz
+    opens models with `compile=False`, so Keras never reads it, and it is dropped
+    before the server rebuilds the model.
     """
+    if isinstance(config, dict) and "compile_config" in config:
+        config = {key: value for key, value in config.items() if key != "compile_config"}
     layers = 0
     stack: list[tuple[Any, int, str]] = [(config, 0, "the model")]
     while stack:
