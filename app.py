@@ -31,6 +31,12 @@ PAGES = [
     ),
     st.Page("app_pages/text.py", title="Text", icon=":material/article:", url_path="text"),
     st.Page("app_pages/why.py", title="Why", icon=":material/psychology:", url_path="why"),
+    st.Page(
+        "app_pages/yourmodel.py",
+        title="Your model",
+        icon=":material/upload_file:",
+        url_path="your-model",
+    ),
 ]
 
 page = st.navigation(PAGES)

@@ -6,9 +6,11 @@ the (slow) TensorFlow import has finished.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,9 +164,34 @@ GATES: dict[str, tuple[str, ...]] = {
 SIGMOID_GATES = frozenset({"input", "forget", "output", "update", "reset"})
 
 
+#: The limits of a user's own layer (trace_layer, trace_model): wider than the Explore
+#: page's controls (an LSTM after a 300-wide Embedding has 300 features), still bounded
+#: by MAX_TRACE_VALUES and MAX_INPUT_VALUES.
+LAYER_LIMITS: dict[str, tuple[int, int]] = {
+    **LIMITS,
+    "batch_size": (1, 4096),
+    "num_steps": (1, 100_000),
+    "num_features": (1, 4096),
+    "hidden_size": (1, 4096),
+}
+_active_limits: contextvars.ContextVar[dict[str, tuple[int, int]]] = contextvars.ContextVar(
+    "rnnviz_limits", default=LIMITS
+)
+
+
+@contextlib.contextmanager
+def layer_limits() -> Iterator[None]:
+    """RunConfigs made inside are checked against LAYER_LIMITS instead of LIMITS."""
+    token = _active_limits.set(LAYER_LIMITS)
+    try:
+        yield
+    finally:
+        _active_limits.reset(token)
+
+
 def _check_int(cfg: RunConfig, name: str) -> None:
     value = getattr(cfg, name)
-    lo, hi = LIMITS[name]
+    lo, hi = _active_limits.get()[name]
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(name, value, f"must be a whole number from {lo} to {hi}")
     if not lo <= value <= hi:

@@ -56,7 +56,8 @@ def step_equations(trace: Trace, batch: int, sample: int, t: int, unit: int) -> 
         ]
     else:
         kernel, recurrent, bias = trace.weights
-        x = trace.inputs[batch, sample, t]
+        backwards = bool((trace.layer_config or {}).get("go_backwards", False))
+        x = trace.inputs[batch, sample, cfg.num_steps - 1 - t if backwards else t]
         h_prev_vec = (
             trace.h[batch, sample, t - 1] if t > 0 else trace.initial_states[batch][0][sample]
         )

@@ -54,9 +54,7 @@ def build_tagger(seed: int = 0) -> Any:
         keras.layers.GRU(8, return_sequences=True), name="bidirectional"
     )(x)
     x = keras.layers.LSTM(8, return_sequences=True, name="lstm")(x)
-    out = keras.layers.TimeDistributed(
-        keras.layers.Dense(1, activation="sigmoid"), name="tag"
-    )(x)
+    out = keras.layers.TimeDistributed(keras.layers.Dense(1, activation="sigmoid"), name="tag")(x)
     model = keras.Model(inputs, out, name="bracket_tagger")
     model.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy",
                   metrics=["accuracy"])  # fmt: skip

@@ -797,3 +797,52 @@ def correlation_matrix(r: np.ndarray, matching: np.ndarray, a: str, b: str) -> g
         legend=dict(orientation="h", y=-0.2),
     )
     return fig
+
+
+def mark_model_steps(fig: go.Figure, trace: Trace, sample: int = 0) -> go.Figure:
+    """For a trace of a model's layer (rnnviz.trace_model): names each column by the input
+    step it processed, where that is not its own position (a go_backwards layer reads
+    the last step first), and greys out the steps Keras skipped (masked).
+
+    Works on the stacked heatmaps of one batch (state_heatmaps, gate_heatmaps).
+    """
+    if trace.config.num_batches != 1:
+        return fig
+    steps = trace.config.num_steps
+    stride = _stride(steps)
+    labels = trace.labels[0, sample] if trace.labels is not None else None
+    heatmaps = [d for d in fig.data if isinstance(d, go.Heatmap)]
+    if labels is not None and any(labels[t] != str(t + 1) for t in range(steps)):
+        x = [f"step {t + 1} (input {labels[t]})" for t in range(0, steps, stride)]
+        for heatmap in heatmaps:
+            heatmap.x = x
+    if trace.mask is None or stride != 1:
+        return fig
+    masked = ~trace.mask[0, sample]
+    runs, t = [], 0
+    while t < steps:
+        if masked[t]:
+            start = t
+            while t < steps and masked[t]:
+                t += 1
+            runs.append((start, t - 1))
+        else:
+            t += 1
+    shapes = [
+        dict(
+            type="rect",
+            x0=start - 0.5,
+            x1=end + 0.5,
+            y0=0,
+            y1=1,
+            xref=f"x{'' if row == 1 else row}",
+            yref=f"y{'' if row == 1 else row} domain",
+            fillcolor="rgba(128,128,128,0.65)",
+            line=dict(width=0),
+            layer="above",
+        )
+        for row in range(1, len(heatmaps) + 1)
+        for start, end in runs
+    ]
+    fig.update_layout(shapes=list(fig.layout.shapes) + shapes)
+    return fig

@@ -35,7 +35,6 @@ HEADER = struct.Struct(">I")
 TOO_BIG = "opening the model needs more memory than the model reader may use"
 
 
-
 def send(stream: BinaryIO, header: dict[str, Any], payload: bytes = b"") -> None:
     raw = json.dumps(header).encode()
     stream.write(HEADER.pack(len(raw)) + raw + payload)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnviz.config import GATES, ConfigError, Described, RunConfig
+from rnnviz.config import GATES, ConfigError, Described, RunConfig, layer_limits
 from rnnviz.params import make_initial_state, make_weights, weight_shapes
 from rnnviz.signals import make_inputs
 from rnnviz.trace import Trace
@@ -313,19 +313,8 @@ def trace_weights(
             "must be (batch_size, num_steps, num_features) or "
             "(num_batches, batch_size, num_steps, num_features)",
         )
-    k, b, t, f = array.shape
-    cfg = RunConfig(
-        cell=kind,
-        batch_size=b,
-        num_steps=t,
-        num_features=f,
-        hidden_size=int(config["units"]),
-        num_batches=k,
-        return_sequences=as_flag("return_sequences", config.get("return_sequences", False)),
-        return_state=as_flag("return_state", config.get("return_state", False)),
-        stateful=bool(stateful),
-        reset_after=bool(config.get("reset_after", True)),
-    )
+    with layer_limits():
+        cfg = _layer_config(kind, config, array.shape, stateful)
     kwargs = {key: value for key, value in config.items() if key not in _IGNORED_KWARGS}
     kwargs["stateful"] = bool(stateful)
     for flag in ("return_sequences", "return_state", "go_backwards"):
@@ -355,3 +344,21 @@ def trace_weights(
     # The Trace describes the user's layer, also where the engine ran an equivalent one.
     kept = {key: config[key] for key in ("use_bias", "unroll") if key in config}
     return dataclasses.replace(trace, layer_config={**trace.layer_config, **kept})
+
+
+def _layer_config(
+    kind: str, config: dict[str, Any], shape: tuple[int, ...], stateful: bool
+) -> RunConfig:
+    k, b, t, f = shape
+    return RunConfig(
+        cell=kind,
+        batch_size=b,
+        num_steps=t,
+        num_features=f,
+        hidden_size=int(config["units"]),
+        num_batches=k,
+        return_sequences=as_flag("return_sequences", config.get("return_sequences", False)),
+        return_state=as_flag("return_state", config.get("return_state", False)),
+        stateful=bool(stateful),
+        reset_after=bool(config.get("reset_after", True)),
+    )

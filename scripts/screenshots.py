@@ -200,6 +200,7 @@ def take(base: str, out: Path) -> None:
         take_train(page, base, out)
         take_why(page, base, out)
         take_text(page, base, out)
+        take_your_model(page, base, out)
         browser.close()
 
 
@@ -223,6 +224,22 @@ def take_why(page: Page, base: str, out: Path) -> None:
     settle(page)
     expect_text(page, "How far back does it remember?", "SimpleRNN 1.1e-08")
     shoot(page, out / "why.png")
+    page.set_viewport_size(VIEWPORT)
+
+
+def take_your_model(page: Page, base: str, out: Path) -> None:
+    """The Your model page: the example tagger's backward GRU half, padding greyed out."""
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": 1300})
+    page.goto(base + "/your-model")
+    wait_for_charts(page, 2)
+    page.get_by_role("combobox", name="recurrent layer to trace").click()
+    page.get_by_role("option", name="bidirectional/backward").click()
+    page.get_by_text("reads the steps backwards").wait_for()
+    wait_for_charts(page, 2)
+    settle(page)
+    expect_text(page, "Your model", "masked", "step 1 (input 20)")
+    page.get_by_text("reads the steps backwards").scroll_into_view_if_needed()
+    shoot(page, out / "yourmodel.png")
     page.set_viewport_size(VIEWPORT)
 
 

@@ -7,7 +7,13 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.test_browser import FIRST_CHART_TIMEOUT_MS, assert_no_exception, current_query, wait_idle
+from tests.test_browser import (
+    FIRST_CHART_TIMEOUT_MS,
+    assert_no_exception,
+    current_query,
+    heatmaps,
+    wait_idle,
+)
 from tests.test_browser_train import chromium, new_page, train_url  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
@@ -87,4 +93,41 @@ def test_text_page_escapes_pasted_html_ranks_units_hovers_and_generates(page):
     expect(hover).to_contain_text("h = ")
     page.get_by_role("button", name="Generate").click()
     expect(page.get_by_text("Generated after", exact=False)).to_be_visible(timeout=60_000)
+    assert_no_exception(page)
+
+
+def test_your_model_traces_an_uploaded_backward_half_and_survives_a_hostile_file(page, tmp_path):
+    import keras
+
+    bidi = keras.layers.Bidirectional(keras.layers.GRU(5, return_sequences=True), name="bidi")
+    keras.Sequential([keras.Input((7, 2)), bidi]).save(tmp_path / "mine.keras")
+    lambda_file = tmp_path / "evil.keras"
+    from tests.test_modelfile import keras_file, layer, sequential
+
+    lambda_file.write_bytes(keras_file(sequential(layer("Lambda", function="x"))))
+
+    open_page(page, "/your-model")
+    page.get_by_text("Upload your own").click()
+    page.locator("input[type=file]").set_input_files(str(tmp_path / "mine.keras"))
+    page.get_by_role("combobox", name="recurrent layer to trace").wait_for()
+    wait_idle(page)
+    page.get_by_role("combobox", name="recurrent layer to trace").click()
+    page.get_by_role("option", name="bidi/backward").click()
+    expect(page.get_by_text("reads the steps backwards")).to_be_visible()
+    wait_idle(page)
+    page.wait_for_selector(".stPlotlyChart .js-plotly-plot")
+    heatmap = page.evaluate(
+        """() => document.querySelector('.stPlotlyChart .js-plotly-plot').data[0]"""
+    )
+    assert heatmap["x"][0] == "step 1 (input 7)"  # the backward half reads step 7 first
+    assert heatmaps(page) == {"h": (5, 7)}  # GRU(5): a row per unit, a column per step
+    assert_no_exception(page)
+
+    page.locator("input[type=file]").set_input_files(str(lambda_file))
+    expect(page.get_by_text("layer type 'Lambda' is not allowed")).to_be_visible()
+    assert_no_exception(page)
+    # The page still works: an example model traces after the refusal.
+    page.get_by_text("An example model").click()
+    wait_idle(page)
+    page.wait_for_selector(".stPlotlyChart .js-plotly-plot")
     assert_no_exception(page)

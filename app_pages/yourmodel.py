@@ -1,0 +1,453 @@
+"""The "Your model" page: open a .keras or .h5 file safely and trace any recurrent layer in it.
+
+The file is opened by rnnviz.load_model (checked as data, deserialised in a locked-down
+worker process, rebuilt here from plain data); the chosen layer is traced by
+rnnviz.trace_model on the input the model really gives it. Models and traces live in the
+byte-bounded shared caches, keyed by the file's SHA-256: nothing of one session reaches
+another except through them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import types
+
+import numpy as np
+import streamlit as st
+
+import rnnviz
+from rnnviz import figures
+from rnnviz.config import SIGNALS, ConfigError
+from rnnviz.examples import TAGGER_STEPS, TOKENS, example_models, tagger_ids
+from rnnviz.loader import weight_report
+from rnnviz.memory import shared_cache
+from rnnviz.modelfile import ModelRefused, max_model_bytes
+from rnnviz.models import expected_input, find_recurrent_layer, takes_token_ids
+from rnnviz.signals import make_inputs
+
+MAX_BATCH = 16
+MAX_STEPS = 500
+VIEWS = {
+    "states": "States h, c",
+    "gates": "Gates",
+    "step": "One step, in numbers",
+    "carry": "Start → end state",
+}
+DEFAULT_CSV = "0.5, -1, 0.25\n1, 0, -0.5\n0, 0.5, 1\n\n-1, 1, 0\n0, 0, 0\n1, 1, 1"
+
+
+def model_bytes(data: bytes) -> int:
+    """What a loaded model is charged to the cache: its weights as TensorFlow holds them
+    (twice: variables and the arrays they came from) and ~2 MB of layers and graphs."""
+    return 2 * len(data) + 2 * 2**20
+
+
+def open_model(data: bytes) -> tuple[str, object | None, str | None]:
+    """(sha256, model or None, refusal or None); refusals are remembered too."""
+    digest = hashlib.sha256(data).hexdigest()
+    refusals = shared_cache("model_refusals")
+    reason = refusals.get(digest)
+    if reason is not None:
+        return digest, None, reason
+    models = shared_cache("user_models")
+    model = models.get(digest)
+    if model is None:
+        with st.spinner(
+            "Opening the model in a separate, locked-down process "
+            "(the first file starts it: a few seconds)…"
+        ):
+            try:
+                model = rnnviz.load_model(data)
+            except ModelRefused as refused:
+                refusals.put(digest, str(refused), size=len(str(refused)) + 200)
+                return digest, None, str(refused)
+        models.put(digest, model, size=model_bytes(data))
+    return digest, model, None
+
+
+def source_ui() -> tuple[str, bytes] | None:
+    """The file the user chose: (name, bytes), or None while there is none."""
+    limit = max_model_bytes() // 2**20
+    source = st.radio(
+        "model",
+        ["example", "upload"],
+        format_func={"example": "An example model", "upload": "Upload your own"}.get,
+        horizontal=True,
+        key="ym_source",
+        label_visibility="collapsed",
+    )
+    if source == "upload":
+        upload = st.file_uploader(
+            f"A Keras model file: .keras (Keras 3) or .h5 (legacy), at most {limit} MB",
+            type=["keras", "h5"],
+            key="ym_file",
+            help="Opened as data in a separate process: no code in it runs. Lambda layers "
+            "and custom objects are refused. Save yours with model.save('name.keras').",
+        )
+        if upload is None:
+            st.info(
+                "Drop a `.keras` or `.h5` file here, or pick an example above. Layers that "
+                "can carry code (Lambda, custom classes) are refused, with the reason."
+            )
+            return None
+        return upload.name, upload.getvalue()
+    examples = example_models()
+    if not examples:
+        st.warning("No example models are shipped with this copy: run `make models`.")
+        return None
+    title = st.selectbox("example model", list(examples), key="ym_example")
+    return examples[title].name, examples[title].read_bytes()
+
+
+def summary_ui(model) -> None:
+    """The model's layers, parameter counts and flagged weights."""
+    rows = []
+    for layer in model.layers:
+        try:
+            shape = str(tuple(layer.output.shape))
+        except (AttributeError, ValueError):
+            shape = ""
+        rows.append(
+            {
+                "layer": layer.name,
+                "type": type(layer).__name__,
+                "output shape": shape,
+                "parameters": int(layer.count_params()),
+            }
+        )
+    st.dataframe(rows, hide_index=True, key="ym_layers")
+    report = weight_report(model)
+    total = sum(row["parameters"] for row in report)
+    bad = [row for row in report if row["not finite"]]
+    st.caption(f"{len(model.layers)} layers, {total:,} parameters.")
+    if bad:
+        st.warning(
+            f"{sum(r['not finite'] for r in bad):,} weights are NaN or infinite, in "
+            + ", ".join(f"`{r['weight']}`" for r in bad)
+            + ". The model is shown as it is: its states may be NaN too."
+        )
+
+
+def layer_ui(model, digest: str) -> str | None:
+    """The recurrent layer to trace, by its path in the model."""
+    paths = rnnviz.recurrent_layers(model)
+    if not paths:
+        st.error(
+            "This model has no LSTM, GRU or SimpleRNN layer to trace (looked inside nested "
+            "models, Bidirectional and TimeDistributed)."
+        )
+        return None
+    return st.selectbox(
+        "recurrent layer to trace",
+        paths,
+        key=f"ym_layer_{digest[:12]}",
+        help="Its path in the model: wrappers and nested models, then the layer. A "
+        "Bidirectional layer has two halves, forward and backward.",
+    )
+
+
+def parse_csv(text: str, steps: int | None, features: int) -> np.ndarray:
+    """Samples separated by a blank line, one time step per line, features by commas."""
+    samples = []
+    for n, block in enumerate([b for b in text.strip().split("\n\n") if b.strip()], start=1):
+        rows = []
+        for line in block.strip().splitlines():
+            try:
+                rows.append([float(v) for v in line.replace(";", ",").split(",") if v.strip()])
+            except ValueError:
+                raise ConfigError("numbers", line[:40], f"sample {n}: not a number") from None
+        if any(len(r) != features for r in rows):
+            raise ConfigError(
+                "numbers", f"sample {n}", f"every line needs {features} comma-separated numbers"
+            )
+        samples.append(rows)
+    if not samples:
+        raise ConfigError("numbers", "", "type at least one line of numbers")
+    lengths = {len(s) for s in samples}
+    if len(lengths) != 1:
+        raise ConfigError("numbers", sorted(lengths), "every sample needs as many lines")
+    if steps is not None and lengths != {steps}:
+        raise ConfigError("numbers", lengths.pop(), f"the model takes {steps} steps per sample")
+    return np.array(samples, np.float32)
+
+
+def parse_ids(text: str, steps: int | None, vocab: int) -> np.ndarray:
+    """One sample per line, ids separated by spaces or commas; padded with 0 (masked)."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    if not lines:
+        raise ConfigError("token ids", "", "type at least one line of ids")
+    rows = []
+    for n, line in enumerate(lines, start=1):
+        try:
+            rows.append([int(v) for v in line.replace(",", " ").split()])
+        except ValueError:
+            raise ConfigError("token ids", line[:40], f"line {n}: whole numbers only") from None
+    length = steps or max(len(r) for r in rows)
+    if any(len(r) > length for r in rows):
+        raise ConfigError("token ids", max(len(r) for r in rows), f"at most {length} per line")
+    bad = [v for r in rows for v in r if not 0 <= v < vocab]
+    if bad:
+        raise ConfigError("token ids", bad[0], f"ids go from 0 to {vocab - 1} (0 is padding)")
+    return np.array([r + [0] * (length - len(r)) for r in rows], np.int32)
+
+
+def input_ui(model, digest: str) -> np.ndarray | None:
+    """The batch to feed: a built-in signal, typed numbers or token ids."""
+    shape, _ = expected_input(model)
+    vocab = takes_token_ids(model)
+    fixed_batch = shape[0]
+    key = digest[:12]
+    if vocab is not None:
+        is_tagger = vocab == len(TOKENS) and shape[1:] == (TAGGER_STEPS,)
+        if is_tagger:
+            default = "\n".join(
+                " ".join(map(str, tagger_ids(s))) for s in ["a(b(cd)e)f", "(ab)c((d))"]
+            )
+            st.caption("Tokens: " + ", ".join(f"{i} = `{t}`" for i, t in enumerate(TOKENS)))
+        else:
+            rng = np.random.default_rng(0)
+            length = shape[1] or 12
+            default = " ".join(map(str, rng.integers(1, vocab, size=length - 3))) + " 0 0 0"
+        text = st.text_area(
+            "token ids, one sample per line (0 = padding, masked if the Embedding has "
+            "mask_zero=True)",
+            default,
+            key=f"ym_ids_{key}",
+        )
+        x = parse_ids(text, shape[1] if len(shape) == 2 else None, vocab)
+    else:
+        if len(shape) < 3 or shape[-1] is None:
+            st.error(f"This model takes inputs of shape {shape}: rnnviz feeds (batch, steps, "
+                     "features) with a known number of features.")  # fmt: skip
+            return None
+        features = int(shape[-1])
+        mode = st.radio(
+            "input",
+            ["signal", "numbers"],
+            format_func={"signal": "A built-in signal", "numbers": "Numbers I type"}.get,
+            horizontal=True,
+            key=f"ym_mode_{key}",
+        )
+        middle = shape[1:-1]
+        if mode == "numbers":
+            if len(middle) != 1:
+                st.info("Typed numbers are for (batch, steps, features) models.")
+                return None
+            if features == 3 and middle[0] in (None, 3):
+                default = DEFAULT_CSV
+            else:
+                line = ", ".join(["0.5"] * features)
+                default = "\n".join([line] * (middle[0] or 4))
+            text = st.text_area(
+                f"one time step per line, {features} numbers separated by commas; "
+                "a blank line starts the next sample",
+                default,
+                key=f"ym_csv_{key}",
+            )
+            x = parse_csv(text, middle[0], features)
+        else:
+            cols = st.columns(3)
+            signal = cols[0].selectbox(
+                "signal", [s for s in SIGNALS if s != "answer_002"], key=f"ym_signal_{key}"
+            )
+            batch = fixed_batch or int(
+                cols[1].number_input(
+                    "samples",
+                    1,
+                    MAX_BATCH,
+                    2,
+                    key=f"ym_batch_{key}",
+                    help=f"Allowed: 1–{MAX_BATCH}.",
+                )
+            )
+            free = [i for i, n in enumerate(middle) if n is None]
+            sizes = list(middle)
+            for i in free:
+                sizes[i] = int(
+                    cols[2].number_input(
+                        "steps",
+                        1,
+                        MAX_STEPS,
+                        20,
+                        key=f"ym_steps_{key}_{i}",
+                        help=f"Allowed: 1–{MAX_STEPS}.",
+                    )
+                )
+            steps = int(np.prod(sizes))
+            run = types.SimpleNamespace(
+                num_batches=1,
+                batch_size=batch,
+                num_steps=steps,
+                num_features=features,
+                signal=signal,
+                seed=0,
+            )
+            x = make_inputs(run)[0].reshape(batch, *sizes, features)
+    if fixed_batch is not None and x.shape[0] != fixed_batch:
+        raise ConfigError(
+            "samples", x.shape[0], f"this model takes exactly {fixed_batch} per batch"
+        )
+    return x
+
+
+def trace_for(model, digest: str, path: str, x: np.ndarray) -> rnnviz.Trace:
+    key = (digest, path, x.shape, str(x.dtype), hashlib.sha256(x.tobytes()).hexdigest())
+    cache = shared_cache("model_traces")
+    trace = cache.get(key)
+    if trace is None:
+        trace = rnnviz.trace_model(model, x, path)
+        cache.put(key, trace)
+    return trace
+
+
+def pick(label: str, count: int, key: str) -> int:
+    if count <= 1:
+        return 0
+    return int(st.number_input(label, 0, count - 1, 0, key=key,
+                               help=f"Counted from 0; allowed: 0–{count - 1}."))  # fmt: skip
+
+
+def layer_notes(model, path: str, trace: rnnviz.Trace) -> None:
+    layer = find_recurrent_layer(model, path)
+    config = layer.get_config()
+    notes = []
+    if config.get("go_backwards"):
+        notes.append(
+            "This layer reads the steps **backwards** (`go_backwards=True`, or the backward "
+            "half of a Bidirectional): column 1 is the last input step. Each column says "
+            "which input step it read."
+        )
+    if trace.mask is not None and not trace.mask.all():
+        notes.append(
+            "Grey columns are **masked** steps (padding): Keras skips them, so the state "
+            "stays what it was and no gate is used (blank)."
+        )
+    if config.get("dropout") or config.get("recurrent_dropout"):
+        notes.append(
+            f"This layer has dropout={config.get('dropout')}, recurrent_dropout="
+            f"{config.get('recurrent_dropout')}: dropout only acts in training, so the trace, "
+            "like `model.predict`, uses none."
+        )
+    if config.get("stateful"):
+        notes.append(
+            "A **stateful** layer: the trace starts from the state the layer holds (zeros "
+            "in a freshly opened file), as its next call would."
+        )
+    if "/" in path and path.split("/")[0] in [
+        lay.name for lay in model.layers if type(lay).__name__ == "TimeDistributed"
+    ]:
+        notes.append(
+            "Inside TimeDistributed the layer runs once per outer step: each sample here is "
+            "one (outer step, sample) pair, outer step first."
+        )
+    for note in notes:
+        st.info(note)
+
+
+def step_ui(trace: rnnviz.Trace, sample: int) -> None:
+    cfg = trace.config
+    left, right = st.columns(2)
+    with left:
+        t = pick("timestep (0 = first the layer read)", cfg.num_steps, "ym_t")
+    with right:
+        unit = pick("unit", cfg.hidden_size, "ym_unit")
+    if trace.mask is not None and not trace.mask[0, sample, t]:
+        st.info("This step is masked: Keras skipped it, and the state is the previous one.")
+    config = trace.layer_config or {}
+    default_activations = (
+        config.get("activation", "tanh") == "tanh"
+        and config.get("recurrent_activation", "sigmoid") == "sigmoid"
+    )
+    masked = trace.mask is not None and not trace.mask[0, sample, t]
+    if default_activations and not masked:
+        from rnnviz.equations import step_equations
+
+        for line in step_equations(trace, 0, sample, t, unit):
+            st.latex(line)
+    rows = {"h_t": trace.h[0, sample, t]}
+    if trace.c is not None:
+        rows["c_t"] = trace.c[0, sample, t]
+    for name, gate in trace.gates.items():
+        rows[f"{name} gate"] = gate[0, sample, t]
+    st.dataframe(
+        {"value": {name: float(values[unit]) for name, values in rows.items()}},
+        key="ym_step_values",
+    )
+    original = trace.labels[0, sample, t] if trace.labels is not None else str(t + 1)
+    x_t = trace.inputs[0, sample, int(original) - 1]
+    st.markdown(
+        f"**The input at this step** (input step {original}, as the layer receives it, "
+        f"{x_t.shape[0]} numbers): `{np.array2string(x_t, precision=4, threshold=24)}`"
+    )
+
+
+def views_ui(model, path: str, trace: rnnviz.Trace) -> None:
+    cfg = trace.config
+    layer_notes(model, path, trace)
+    st.caption(
+        f"`{path}`: {type(find_recurrent_layer(model, path)).__name__}({cfg.hidden_size}) · "
+        f"its input: {cfg.batch_size} samples × {cfg.num_steps} steps × {cfg.num_features} "
+        "features (what the layers before it made of yours)"
+    )
+    view = st.radio(
+        "view",
+        list(VIEWS),
+        format_func=VIEWS.get,
+        horizontal=True,
+        key="ym_view",
+        label_visibility="collapsed",
+    )
+    sample = pick("sample", cfg.batch_size, "ym_sample")
+    if view == "states":
+        fig = figures.mark_model_steps(figures.state_heatmaps(trace, sample), trace, sample)
+        st.plotly_chart(fig, key="ym_fig_states")
+        st.plotly_chart(figures.unit_lines(trace, sample), key="ym_fig_lines")
+    elif view == "gates":
+        if not trace.gates:
+            st.info("A SimpleRNN has no gates: h_t = tanh(W x_t + U h_{t-1} + b) is all of it.")
+        else:
+            fig = figures.mark_model_steps(figures.gate_heatmaps(trace, sample), trace, sample)
+            st.plotly_chart(fig, key="ym_fig_gates")
+    elif view == "step":
+        step_ui(trace, sample)
+    else:
+        state = st.radio("state", cfg.state_names, horizontal=True, key="ym_carry_state")
+        st.plotly_chart(figures.carry_over(trace, sample, state), key="ym_fig_carry")
+
+
+def main() -> None:
+    st.title("Your model")
+    st.caption(
+        "Open a trained Keras model and see every state and gate of any LSTM, GRU or "
+        "SimpleRNN inside it, with exact numbers: the file is read as data in a separate, "
+        "locked-down process; nothing in it runs."
+    )
+    left, right = st.columns([5, 4], gap="large")
+    with left:
+        chosen = source_ui()
+    if chosen is None:
+        return
+    name, data = chosen
+    digest, model, reason = open_model(data)
+    if model is None:
+        left.error(f"**{name}** was not opened: {reason}")
+        return
+    with right:
+        summary_ui(model)
+    with left:
+        path = layer_ui(model, digest)
+        if path is None:
+            return
+        try:
+            x = input_ui(model, digest)
+            if x is None:
+                return
+            with st.spinner("Tracing the layer…"):
+                trace = trace_for(model, digest, path, x)
+        except ConfigError as error:
+            st.error(str(error))
+            return
+    views_ui(model, path, trace)
+
+
+main()
