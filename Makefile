@@ -37,6 +37,7 @@ bench: $(VENV)/.dev
 	$(PY) -m rnnviz.bench
 	$(PY) -m rnnviz.bench_training
 	$(PY) -m rnnviz.bench_analysis
+	$(PY) -m rnnviz.bench_models
 	$(PY) scripts/soak.py
 	$(PY) scripts/load_test.py --sessions 1,8,30 --seconds 90
 

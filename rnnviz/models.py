@@ -43,10 +43,6 @@ def _walk(layer: Any, prefix: str) -> list[tuple[str, Any]]:
     return []
 
 
-def _path_of(model: Any, target: Any) -> str:
-    return next(path for path, layer in _layers(model) if layer is target)
-
-
 def _layers(model: Any) -> list[tuple[str, Any]]:
     import keras
 
@@ -286,8 +282,4 @@ def trace_model(model: Any, x: Any, layer: str | None = None, *, engines: Any = 
         else np.arange(steps)
     )
     labels = np.broadcast_to((order + 1).astype(str), trace.h.shape[:3]).copy()
-    return dataclasses.replace(
-        trace,
-        labels=labels,
-        layer_config={**(trace.layer_config or {}), "path": _path_of(model, target)},
-    )
+    return dataclasses.replace(trace, labels=labels)

@@ -64,13 +64,13 @@ def places() -> dict[str, set[str]]:
 def contained(worker):
     """Asserts that the test wrote nothing outside the worker's directory and left at
     most the one warm worker running."""
-    before = places()
+    before, running = places(), children()
     yield
     after = places()
     own = os.path.basename(worker.directory or "")
     for where, names in after.items():
         assert names - before[where] - {own} == set(), f"new files in {where}"
-    assert children() <= {worker.pid}
+    assert children() - running <= {worker.pid}
 
 
 def refused(data, worker, message, seconds=10.0):

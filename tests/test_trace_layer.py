@@ -106,3 +106,25 @@ def test_a_hard_sigmoid_recurrent_activation_is_traced_as_keras_computes_it(cls)
     x = np.random.default_rng(5).normal(size=(2, 4, 2)).astype("float32")
     expected = keras.ops.convert_to_numpy(layer(x))
     np.testing.assert_allclose(rnnviz.trace_layer(layer, x).h[0], expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("cls", CELLS, ids=lambda c: c.__name__)
+def test_a_mask_keeps_the_state_at_masked_steps_as_keras_does(cls, go_backwards):
+    layer = cls(3, return_state=True, go_backwards=go_backwards)
+    x = np.random.default_rng(8).normal(size=(2, 6, 2)).astype("float32")
+    mask = np.array([[0, 1, 1, 0, 1, 0], [1, 1, 1, 1, 0, 0]], bool)
+    final = keras.ops.convert_to_numpy(layer(x, mask=mask)[1])
+    trace = rnnviz.trace_layer(layer, x, mask=mask)
+    np.testing.assert_allclose(trace.final_states[0][0], final, rtol=1e-5, atol=1e-6)
+    order = mask[:, ::-1] if go_backwards else mask
+    np.testing.assert_array_equal(trace.mask[0], order)
+    for sample, before in np.argwhere(~order[:, 1:]):  # masked steps after the first
+        np.testing.assert_array_equal(trace.h[0, sample, before + 1], trace.h[0, sample, before])
+
+
+def test_a_wrongly_shaped_mask_is_refused_naming_the_shape_it_needs():
+    layer = keras.layers.GRU(2)
+    layer.build((None, None, 2))
+    with pytest.raises(rnnviz.ConfigError, match=r"mask=shape \(1, 2, 5\).*\(1, 2, 6\)"):
+        rnnviz.trace_layer(layer, np.zeros((2, 6, 2)), mask=np.ones((2, 5), bool))
