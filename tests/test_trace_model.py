@@ -284,3 +284,24 @@ def test_tracing_a_stateful_model_leaves_its_stored_state_as_it_was():
     # and the trace starts from that stored state, as the model's next call would
     np.testing.assert_array_equal(trace.initial_states[0][0], before[0])
     oracle_check(trace)
+
+
+def test_the_compiled_run_to_a_layer_gives_the_same_trace_as_the_first_eager_one(roundtrip):
+    from rnnviz import models
+
+    ids = np.array([[4, 7, 2, 0, 0, 0], [0, 0, 3, 9, 1, 5]])
+    model = keras.Sequential(
+        [
+            keras.Input((6,), dtype="int32"),
+            keras.layers.Embedding(12, 3, mask_zero=True),
+            keras.layers.Bidirectional(keras.layers.GRU(2, return_sequences=True)),
+            keras.layers.LSTM(4, return_sequences=True, name="top"),
+        ]
+    )
+    model = roundtrip(model, ids)
+    traces = [rnnviz.trace_model(model, ids, "top") for _ in range(models.COMPILE_AFTER_RUNS + 1)]
+    assert any(entry["fn"] is not None for entry in models._compiled[model].values())
+    for later in traces[1:]:
+        np.testing.assert_array_equal(later.inputs, traces[0].inputs)
+        np.testing.assert_array_equal(later.mask, traces[0].mask)
+        np.testing.assert_array_equal(later.h, traces[0].h)
