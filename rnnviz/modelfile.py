@@ -1,13 +1,13 @@
 """The first line of defence for a model file from anyone: its bytes and its config, as data.
 
-Issue 10 (open): a user's `.keras` or `.h5` file must never run code, exhaust the machine
-or reach another session. Keras model files have had code-execution holes even in safe
-mode (lambda bytecode, arbitrary `module`/`class_name` in `config.json`, pickled
-functions in HDF5), so nothing here imports Keras or hands the file to it: these checks
-read the raw bytes and walk the config as plain JSON, and refuse anything outside an
-explicit allowlist with a `ModelRefused` that says, in words a student understands, what
-was wrong. (Deserialising in a resource-limited worker process, and the "Your model"
-page, are the parts of issue 10 still to build.)
+A user's `.keras` or `.h5` file must never run code, exhaust the machine or reach another
+session. Keras model files have had code-execution holes even in safe mode (lambda
+bytecode, arbitrary `module`/`class_name` in `config.json`, pickled functions in HDF5),
+so nothing here imports Keras or hands the file to it: these checks read the raw bytes
+and walk the config as plain JSON, and refuse anything outside an explicit allowlist
+with a `ModelRefused` that says, in words a student understands, what was wrong. They
+run in the server before a file goes to the worker, in the worker, and on the worker's
+answer (rnnviz.loader, rnnviz.loadworker).
 """
 
 from __future__ import annotations

@@ -1,12 +1,13 @@
-"""A user's own Keras model: where its recurrent layers are (issue 10, part 2).
+"""A user's own Keras model: where its recurrent layers are, and the trace of any of them.
 
     >>> rnnviz.recurrent_layers(model)
     ['encoder/lstm', 'bidirectional/forward', 'bidirectional/backward', 'time_distributed/gru']
+    >>> trace = rnnviz.trace_model(model, x, "bidirectional/backward")
 
 A path is the layer names from the model down, joined by "/": through nested models,
 `TimeDistributed` and other wrappers, and for a `Bidirectional` its two halves, called
-`forward` and `backward` as Keras builds them. (Tracing a chosen path, and loading a
-model file safely, are the parts of issue 10 still to come.)
+`forward` and `backward` as Keras builds them. `trace_model` traces the layer at a path
+on the input (and mask) the model gives it; opening a model file is `rnnviz.load_model`.
 """
 
 from __future__ import annotations
