@@ -290,3 +290,77 @@ def test_a_stateful_batch_starts_where_the_previous_one_ended_in_pca_space():
     np.testing.assert_allclose(
         result.project_starts(stateless)[1], result.project_starts(stateless)[0]
     )  # every stateless batch starts from the same (zero) state
+
+
+# ----- traces of a user's layer: read backwards, masked ------------------------------------
+
+
+def _backward_and_forward(cell_cls, mask=None):
+    """A go_backwards layer's trace, and the trace of the same weights read forwards over
+    the steps reversed: the same computation, step for step."""
+    import keras
+
+    x = np.random.default_rng(11).normal(size=(2, 7, 3)).astype("float32")
+    backward = cell_cls(4, go_backwards=True, return_sequences=True)
+    backward.build((None, None, 3))
+    forward = cell_cls(4, return_sequences=True)
+    forward.build((None, None, 3))
+    forward.set_weights(backward.get_weights())
+    reversed_mask = None if mask is None else mask[:, ::-1]
+    return (
+        rnnviz.trace_layer(backward, x, mask=mask),
+        rnnviz.trace_layer(forward, x[:, ::-1], mask=reversed_mask),
+        keras,
+    )
+
+
+@pytest.mark.parametrize("name", ["LSTM", "GRU"])
+def test_connectivity_of_a_backwards_layer_is_that_of_the_same_layer_on_reversed_steps(name):
+    import keras
+
+    back, fwd, _ = _backward_and_forward(getattr(keras.layers, name))
+    np.testing.assert_allclose(
+        analysis.connectivity(back, 4), analysis.connectivity(fwd, 4), rtol=1e-5, atol=1e-7
+    )
+
+
+def test_nothing_depends_on_a_masked_step():
+    import keras
+
+    mask = np.ones((2, 7), bool)
+    mask[0, 2] = mask[1, 5] = False
+    back, fwd, _ = _backward_and_forward(keras.layers.LSTM, mask)
+    reach = analysis.connectivity(back, 6)
+    assert reach[0, 4] == 0.0 and reach[1, 1] == 0.0  # steps 2 and 5, read backwards
+    assert (np.delete(reach[0], 4) > 0).all()
+    np.testing.assert_allclose(reach, analysis.connectivity(fwd, 6), rtol=1e-5, atol=1e-7)
+
+
+def test_intervening_on_a_masked_backwards_trace_equals_it_on_the_forward_twin():
+    import keras
+
+    mask = np.ones((2, 7), bool)
+    mask[0, 1] = False
+    back, fwd, _ = _backward_and_forward(keras.layers.GRU, mask)
+    a = analysis.intervene(back, unit=2, step=1, value=0.9)
+    b = analysis.intervene(fwd, unit=2, step=1, value=0.9)
+    np.testing.assert_allclose(a.h, b.h, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(a.h, back.h)
+    # the masked step (read 6th) keeps the state it had, as Keras keeps it
+    np.testing.assert_array_equal(a.h[0, 0, 5], a.h[0, 0, 4])
+
+
+def test_connectivity_of_a_layer_without_bias_is_that_of_one_with_a_zero_bias():
+    import keras
+
+    x = np.random.default_rng(12).normal(size=(2, 5, 3)).astype("float32")
+    bare = keras.layers.LSTM(4, use_bias=False, return_sequences=True)
+    bare.build((None, None, 3))
+    zero = keras.layers.LSTM(4, return_sequences=True)
+    zero.build((None, None, 3))
+    zero.set_weights([*bare.get_weights(), np.zeros(16, np.float32)])
+    np.testing.assert_allclose(
+        analysis.connectivity(rnnviz.trace_layer(bare, x)),
+        analysis.connectivity(rnnviz.trace_layer(zero, x)),
+        rtol=1e-6,
+    )
