@@ -35,7 +35,7 @@ PAGES = [
         "app_pages/yourmodel.py",
         title="Your model",
         icon=":material/upload_file:",
-        url_path="your-model",
+        url_path="yourmodel",
     ),
 ]
 

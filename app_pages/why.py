@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -46,7 +47,10 @@ SOURCES = {
     "synthetic": "A random layer",
     "task": "A trained task",
     "text": "The char model",
+    "model": "The layer on the Your model page",
 }
+#: Session State key the Your model page keeps its trace's cache key under.
+YOUR_MODEL_KEY = "your_model_trace"
 
 
 @dataclass
@@ -99,7 +103,8 @@ def text_available() -> bool:
 
 def source_ui() -> Source:
     sb = st.sidebar
-    options = [s for s in SOURCES if s != "text" or text_available()]
+    present = {"text": text_available(), "model": YOUR_MODEL_KEY in st.session_state}
+    options = [s for s in SOURCES if present.get(s, True)]
     kind = sb.selectbox("source", options, format_func=SOURCES.get, key="source", bind=BIND)
     if kind == "task":
         task = sb.selectbox(
@@ -126,6 +131,21 @@ def source_ui() -> Source:
         )
         label = f"the Explore page's {CELL_LABELS[cfg.cell]}({cfg.hidden_size})"
         return Source(synthetic(tuple(sorted(cfg.to_dict().items()))), label, "synthetic")
+    if kind == "model":
+        from rnnviz.memory import shared_cache
+
+        kept = st.session_state[YOUR_MODEL_KEY]
+        trace = shared_cache("model_traces").get(kept["key"])
+        if trace is None:
+            st.info(
+                "The Your model page's trace is no longer in the server's cache (it was "
+                "freed for others): open the model there again, then come back."
+            )
+            st.stop()
+        sb.caption(
+            f"`{kept['label']}` on the input chosen on the Your model page. Change them there."
+        )
+        return Source(trace, f"your model's layer {kept['label']}", kind)
     if kind == "text":
         cell = sb.selectbox("cell", CELLS, format_func=CELL_LABELS.get, key="why_cell", bind=BIND)
         snippet = T.default_snippet()[:400]
@@ -382,6 +402,13 @@ def compare_ui(src: Source) -> None:
             first = st.slider("earlier epoch", 0, run.epochs_done, 0, key="why_epoch_a")
             a, b = run.trace(int(first)), run.trace(-1)
             names = (f"epoch {first}", f"epoch {run.epochs_done}")
+    elif src.kind == "model":
+        a, b = src.trace, untrained_twin(src.trace)
+        names = ("your weights", "fresh weights (untrained)")
+        st.caption(
+            "Your layer beside the same layer with the weights Keras would start training "
+            "from (its initializers, seed 0), on the same input: what training changed."
+        )
     else:
         other = st.selectbox(
             "with",
@@ -411,6 +438,29 @@ def compare_ui(src: Source) -> None:
             figures.trajectories(projected, 0, result.pca.explained_variance_ratio),
             key="fig_compare_pca",
         )
+
+
+def untrained_twin(trace: rnnviz.Trace) -> rnnviz.Trace:
+    """The same layer and input with freshly initialised weights (seed 0)."""
+    from rnnviz.config import layer_limits
+    from rnnviz.params import make_weights
+    from rnnviz.run import trace_weights
+
+    config = dict(trace.layer_config or {})
+    mask = trace.mask
+    if mask is not None and config.get("go_backwards"):
+        mask = mask[..., ::-1]  # trace_weights takes the mask in the input's order
+    with layer_limits():  # a user's layer may be wider than the Explore page's limits
+        fresh = make_weights(dataclasses.replace(trace.config, seed=0))
+    return trace_weights(
+        trace.config.cell,
+        config,
+        fresh,
+        trace.inputs,
+        trace.initial_states[0],
+        trace.config.stateful,
+        mask=mask,
+    )
 
 
 def main() -> None:

@@ -25,6 +25,8 @@ from rnnviz.modelfile import ModelRefused, max_model_bytes
 from rnnviz.models import expected_input, find_recurrent_layer, takes_token_ids
 from rnnviz.signals import make_inputs
 
+#: Session State key under which the Why page finds this page's trace.
+WHY_KEY = "your_model_trace"
 MAX_BATCH = 16
 MAX_STEPS = 500
 VIEWS = {
@@ -297,6 +299,9 @@ def trace_for(model, digest: str, path: str, x: np.ndarray) -> rnnviz.Trace:
     if trace is None:
         trace = rnnviz.trace_model(model, x, path)
         cache.put(key, trace)
+    # The Why page analyses "the layer on the Your model page": the session keeps the
+    # cache key and a label, not the trace.
+    st.session_state[WHY_KEY] = {"key": key, "label": path}
     return trace
 
 

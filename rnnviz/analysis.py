@@ -116,6 +116,9 @@ def _layer_for(trace: Trace, dtype: str = "float32") -> Any:
     # and an unrolled layer needs a fixed number of steps: neither changes the values.
     kwargs.pop("use_bias", None)
     kwargs.pop("unroll", None)
+    # A Bidirectional's halves return zeros at masked steps; the state they carry is what
+    # the analyses follow.
+    kwargs["zero_output_for_mask"] = False
     kwargs.update(return_sequences=True, return_state=False, stateful=False, dtype=dtype)
     if trace.config.cell == "gru":
         kwargs.setdefault("reset_after", trace.config.reset_after)

@@ -230,7 +230,7 @@ def take_why(page: Page, base: str, out: Path) -> None:
 def take_your_model(page: Page, base: str, out: Path) -> None:
     """The Your model page: the example tagger's backward GRU half, padding greyed out."""
     page.set_viewport_size({"width": VIEWPORT["width"], "height": 1300})
-    page.goto(base + "/your-model")
+    page.goto(base + "/yourmodel")
     wait_for_charts(page, 2)
     page.get_by_role("combobox", name="recurrent layer to trace").click()
     page.get_by_role("option", name="bidirectional/backward").click()

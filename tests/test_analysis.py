@@ -364,3 +364,18 @@ def test_connectivity_of_a_layer_without_bias_is_that_of_one_with_a_zero_bias():
         analysis.connectivity(rnnviz.trace_layer(zero, x)),
         rtol=1e-6,
     )
+
+
+def test_reach_through_padding_at_the_end_follows_the_carried_state_of_a_bidirectional_half():
+    import keras
+
+    bidi = keras.layers.Bidirectional(keras.layers.GRU(3, return_sequences=True))
+    model = keras.Sequential(
+        [keras.Input((6,)), keras.layers.Embedding(9, 2, mask_zero=True), bidi]
+    )
+    ids = np.array([[3, 4, 5, 0, 0, 0]])
+    trace = rnnviz.trace_model(model, ids, rnnviz.recurrent_layers(model)[0])
+    reach = analysis.connectivity(trace, 5)
+    # h at the last (padding) step is the state after token 3: it depends on tokens 1-3 only
+    assert (reach[0, :3] > 0).all() and (reach[0, 3:] == 0).all()
+    np.testing.assert_allclose(reach[0, :3], analysis.connectivity(trace, 2)[0, :3], rtol=1e-6)

@@ -106,7 +106,7 @@ def test_your_model_traces_an_uploaded_backward_half_and_survives_a_hostile_file
 
     lambda_file.write_bytes(keras_file(sequential(layer("Lambda", function="x"))))
 
-    open_page(page, "/your-model")
+    open_page(page, "/yourmodel")
     page.get_by_text("Upload your own").click()
     page.locator("input[type=file]").set_input_files(str(tmp_path / "mine.keras"))
     page.get_by_role("combobox", name="recurrent layer to trace").wait_for()

@@ -98,3 +98,45 @@ def test_text_matches_are_shown_in_context_with_the_html_escaped():
     shown = at.get("html")[0].proto.body
     assert shown.count("<mark") == len(at.dataframe[0].value) + 1
     assert "<script" not in shown
+
+
+@pytest.mark.parametrize(
+    ("question", "figure"),
+    [
+        ("reach", "fig_reach"),
+        ("unit", "fig_intervene"),
+        ("trajectory", "fig_trajectory"),
+        ("compare", "fig_corr"),
+    ],
+)
+def test_the_layer_open_on_the_your_model_page_is_a_source_for_every_question(question, figure):
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.switch_page("app_pages/yourmodel.py").run()
+    assert not at.exception, at.exception
+    at.session_state["source"] = "model"
+    at.session_state["question"] = question
+    at.switch_page(WHY).run()
+    assert not at.exception, at.exception
+    assert "your model's layer bidirectional/forward" in at.caption[0].value
+    assert figure in charts(at)
+
+
+def test_memory_reach_of_your_models_layer_is_the_analysis_of_its_trace():
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.switch_page("app_pages/yourmodel.py").run()
+    at.session_state["source"] = "model"
+    at.session_state["question"] = "reach"
+    at.switch_page(WHY).run()
+    from rnnviz.memory import shared_cache
+
+    trace = shared_cache("model_traces").get(at.session_state["your_model_trace"]["key"])
+    target = trace.config.num_steps - 1
+    shown = values(charts(at)["fig_reach"]["data"][0]["customdata"])  # the unlogged reach
+    np.testing.assert_allclose(shown, analysis.connectivity(trace, target), rtol=1e-5)
+    assert (shown[0, 10:] == 0).all()  # sample 0's padding: nothing depends on it
+
+
+def test_without_a_model_opened_the_your_model_source_is_not_offered():
+    at = open_why()
+    source = next(s for s in at.selectbox if s.key == "source")
+    assert "model" not in source.options
