@@ -64,6 +64,7 @@ class Source:
     epoch: int = -1  # the run's epoch the trace shows
     model: Any = None  # CharModel, for the text source
     text: str = ""
+    mine: dict | None = None  # the Your model page's keras model, input and layer path
 
 
 def pretrained(task: str, cell: str):
@@ -145,7 +146,12 @@ def source_ui() -> Source:
         sb.caption(
             f"`{kept['label']}` on the input chosen on the Your model page. Change them there."
         )
-        return Source(trace, f"your model's layer {kept['label']}", kind)
+        mine = {
+            "model": shared_cache("user_models").get(kept.get("digest")),
+            "x": shared_cache("model_inputs").get(kept["key"]),
+            "path": kept.get("path"),
+        }
+        return Source(trace, f"your model's layer {kept['label']}", kind, mine=mine)
     if kind == "text":
         cell = sb.selectbox("cell", CELLS, format_func=CELL_LABELS.get, key="why_cell", bind=BIND)
         snippet = T.default_snippet()[:400]
@@ -242,6 +248,8 @@ def unit_ui(src: Source) -> None:
                 },
             }
         )
+    elif src.kind == "model":
+        _model_output_change(src, after, sample)
     elif src.kind == "text":
         n = len(src.text)
         if step + 1 < n:
@@ -258,6 +266,39 @@ def unit_ui(src: Source) -> None:
                     "after": [f"{changed[j]:.1%}" for j in top],
                 }
             )
+
+
+def _model_output_change(src: Source, after: rnnviz.Trace, sample: int) -> None:
+    """The uploaded model's output for the sample before and after the intervention: the
+    layers after the traced one run on the changed states, as Keras runs them."""
+    from rnnviz.models import outputs_with_trace
+
+    mine = src.mine or {}
+    if mine.get("model") is None or mine.get("x") is None:
+        st.caption("Open the model on the Your model page again to see its output change.")
+        return
+    model, x, path = mine["model"], mine["x"], mine["path"]
+    before = outputs_with_trace(model, x, path, src.trace)
+    changed = outputs_with_trace(model, x, path, after)
+    if before is None:
+        st.caption("The model's output is not shown for a layer inside TimeDistributed.")
+        return
+    b, a = before[sample].reshape(-1), changed[sample].reshape(-1)
+    shape = before.shape[1:]
+    names = [", ".join(map(str, np.unravel_index(i, shape))) for i in range(b.size)]
+    biggest = np.argsort(-np.abs(a - b), kind="stable")[:12]
+    st.markdown(
+        f"**What your model outputs for sample {sample}** (output shape {before.shape}; the "
+        f"{len(biggest)} entries that changed most)"
+    )
+    st.table(
+        {
+            "output entry": [names[i] for i in biggest],
+            "before": [f"{b[i]:.4f}" for i in biggest],
+            "after": [f"{a[i]:.4f}" for i in biggest],
+            "change": [f"{a[i] - b[i]:+.4f}" for i in biggest],
+        }
+    )
 
 
 def _task_output(run, trace, epoch: int, sample: int) -> tuple[list[str], np.ndarray]:

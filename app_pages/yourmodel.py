@@ -299,9 +299,10 @@ def trace_for(model, digest: str, path: str, x: np.ndarray) -> rnnviz.Trace:
     if trace is None:
         trace = rnnviz.trace_model(model, x, path)
         cache.put(key, trace)
+    shared_cache("model_inputs").put(key, x)
     # The Why page analyses "the layer on the Your model page": the session keeps the
-    # cache key and a label, not the trace.
-    st.session_state[WHY_KEY] = {"key": key, "label": path}
+    # cache keys and a label, not the trace, the model or the input.
+    st.session_state[WHY_KEY] = {"key": key, "label": path, "digest": digest, "path": path}
     return trace
 
 

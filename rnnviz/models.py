@@ -339,3 +339,45 @@ def trace_model(model: Any, x: Any, layer: str | None = None, *, engines: Any = 
     )
     labels = np.broadcast_to((order + 1).astype(str), trace.h.shape[:3]).copy()
     return dataclasses.replace(trace, labels=labels)
+
+
+def outputs_with_trace(model: Any, x: Any, layer: str | None, trace: Trace) -> np.ndarray | None:
+    """What `model` outputs on `x` when the layer at `layer` returns what `trace` says it
+    computed: with the trace `trace_model` made, the model's own output; with a trace an
+    intervention changed (rnnviz.analysis.intervene), the model's output after it.
+
+    The layers after it run as Keras runs them. The layer's return value is rebuilt from
+    the trace's states as Keras builds it (the sequence or the last step, the final states
+    if `return_state`, zeros at masked steps for a Bidirectional's halves). None for a
+    layer inside TimeDistributed, whose calls cannot be told apart here.
+    """
+    import keras
+
+    target = find_recurrent_layer(model, layer)
+    if _inside_time_distributed(model, target):
+        return None
+    array = check_model_input(model, x)
+    h = trace.h[0]
+    sequence = h
+    if trace.mask is not None and getattr(target, "zero_output_for_mask", False):
+        sequence = np.where(trace.mask[0][..., None], h, 0.0)
+    returned = [sequence if target.return_sequences else h[:, -1]]
+    if target.return_state:
+        returned += [h[:, -1]] + ([trace.c[0][:, -1]] if trace.c is not None else [])
+    dtype = target.compute_dtype
+    tensors = [keras.ops.convert_to_tensor(r.astype(np.float32), dtype=dtype) for r in returned]
+
+    def replaced(*args: Any, **kwargs: Any) -> Any:
+        return tensors if target.return_state else tensors[0]
+
+    with _capture_lock:
+        stateful = [(v, np.asarray(v)) for sub in _all_layers(model) for v in _states(sub)]
+        target.call = replaced
+        try:
+            out = model(array, training=False)
+        finally:
+            del target.call
+            for variable, value in stateful:
+                variable.assign(value)
+    out = out[0] if isinstance(out, (list, tuple)) else out
+    return np.asarray(out, np.float32)

@@ -305,3 +305,40 @@ def test_the_compiled_run_to_a_layer_gives_the_same_trace_as_the_first_eager_one
         np.testing.assert_array_equal(later.inputs, traces[0].inputs)
         np.testing.assert_array_equal(later.mask, traces[0].mask)
         np.testing.assert_array_equal(later.h, traces[0].h)
+
+
+def tagger_like():
+    return keras.Sequential(
+        [
+            keras.Input((6,), dtype="int32"),
+            keras.layers.Embedding(12, 3, mask_zero=True),
+            keras.layers.Bidirectional(keras.layers.GRU(3, return_sequences=True), name="bidi"),
+            keras.layers.LSTM(4, return_sequences=True, name="top"),
+            keras.layers.Dense(1),
+        ]
+    )
+
+
+@pytest.mark.parametrize("path", ["bidi/forward", "bidi/backward", "top"])
+def test_the_model_fed_a_layers_own_trace_outputs_what_it_outputs(path):
+    from rnnviz.models import outputs_with_trace
+
+    model = tagger_like()
+    ids = np.array([[4, 7, 2, 0, 0, 0], [0, 0, 3, 9, 1, 5]])
+    trace = rnnviz.trace_model(model, ids, path)
+    np.testing.assert_allclose(
+        outputs_with_trace(model, ids, path, trace), model.predict(ids, verbose=0), **TOL
+    )
+
+
+def test_an_intervention_changes_the_models_output_from_that_step_on_only():
+    from rnnviz import analysis
+    from rnnviz.models import outputs_with_trace
+
+    model = tagger_like()
+    ids = np.array([[4, 7, 2, 6, 1, 3]])
+    trace = rnnviz.trace_model(model, ids, "top")
+    before = outputs_with_trace(model, ids, "top", trace)
+    after = outputs_with_trace(model, ids, "top", analysis.intervene(trace, 0, 2, 0.9))
+    np.testing.assert_array_equal(after[0, :2], before[0, :2])
+    assert not np.allclose(after[0, 2:], before[0, 2:])  # h at step 2 itself was set

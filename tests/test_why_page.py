@@ -140,3 +140,16 @@ def test_without_a_model_opened_the_your_model_source_is_not_offered():
     at = open_why()
     source = next(s for s in at.selectbox if s.key == "source")
     assert "model" not in source.options
+
+
+def test_overwriting_a_unit_of_your_models_layer_shows_how_the_models_output_changes():
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.switch_page("app_pages/yourmodel.py").run()
+    at.session_state["source"] = "model"
+    at.session_state["question"] = "unit"
+    at.switch_page(WHY).run()
+    assert not at.exception, at.exception
+    assert any("What your model outputs for sample 0" in m.value for m in at.markdown)
+    table = at.table[0].value
+    assert list(table.columns) == ["output entry", "before", "after", "change"]
+    assert any(float(c) != 0.0 for c in table["change"])
