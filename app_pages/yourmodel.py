@@ -9,6 +9,7 @@ another except through them.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import types
 
@@ -16,6 +17,7 @@ import numpy as np
 import streamlit as st
 
 import rnnviz
+from app_pages.runtime import cached
 from rnnviz import figures
 from rnnviz.config import SIGNALS, ConfigError
 from rnnviz.examples import TAGGER_STEPS, TOKENS, example_models, tagger_ids
@@ -38,33 +40,38 @@ VIEWS = {
 DEFAULT_CSV = "0.5, -1, 0.25\n1, 0, -0.5\n0, 0.5, 1\n\n-1, 1, 0\n0, 0, 0\n1, 1, 1"
 
 
-def model_bytes(data: bytes) -> int:
-    """What a loaded model is charged to the cache: its weights as TensorFlow holds them
-    (twice: variables and the arrays they came from) and ~2 MB of layers and graphs."""
-    return 2 * len(data) + 2 * 2**20
+@dataclasses.dataclass(frozen=True)
+class Refused:
+    """A file load_model refused, cached like a model so that it costs the worker once."""
+
+    reason: str
 
 
 def open_model(data: bytes) -> tuple[str, object | None, str | None]:
-    """(sha256, model or None, refusal or None); refusals are remembered too."""
+    """(sha256, model or None, refusal or None).
+
+    Cached by the file's SHA-256 in the byte-bounded shared cache (decision 43), and
+    opened once however many sessions ask for it at the same time: a class opening the
+    same example waits for one load, not thirty.
+    """
     digest = hashlib.sha256(data).hexdigest()
-    refusals = shared_cache("model_refusals")
-    reason = refusals.get(digest)
-    if reason is not None:
-        return digest, None, reason
-    models = shared_cache("user_models")
-    model = models.get(digest)
-    if model is None:
-        with st.spinner(
-            "Opening the model in a separate, locked-down process "
-            "(the first file starts it: a few seconds)…"
-        ):
-            try:
-                model = rnnviz.load_model(data)
-            except ModelRefused as refused:
-                refusals.put(digest, str(refused), size=len(str(refused)) + 200)
-                return digest, None, str(refused)
-        models.put(digest, model, size=model_bytes(data))
-    return digest, model, None
+
+    def load() -> object:
+        try:
+            return rnnviz.load_model(data)
+        except ModelRefused as refused:
+            return Refused(str(refused))
+
+    value = cached(
+        "user_models",
+        digest,
+        load,
+        "Opening the model in a separate, locked-down process (the first file starts it: "
+        "a few seconds)…",
+    )
+    if isinstance(value, Refused):
+        return digest, None, value.reason
+    return digest, value, None
 
 
 def source_ui() -> tuple[str, bytes] | None:
