@@ -21,7 +21,7 @@ from app_pages.runtime import cached
 from rnnviz import figures
 from rnnviz.config import SIGNALS, ConfigError
 from rnnviz.examples import TAGGER_STEPS, TOKENS, example_models, tagger_ids
-from rnnviz.loader import weight_report
+from rnnviz.loader import default_worker, weight_report
 from rnnviz.memory import shared_cache
 from rnnviz.modelfile import ModelRefused, max_model_bytes
 from rnnviz.models import expected_input, find_recurrent_layer, takes_token_ids
@@ -86,6 +86,7 @@ def source_ui() -> tuple[str, bytes] | None:
         label_visibility="collapsed",
     )
     if source == "upload":
+        default_worker().start_in_background()  # ready by the time the file has uploaded
         upload = st.file_uploader(
             f"A Keras model file: .keras (Keras 3) or .h5 (legacy), at most {limit} MB",
             type=["keras", "h5"],

@@ -26,6 +26,7 @@ serves one file at a time. Settings: `RNNVIZ_MAX_MODEL_MB` (file size, default 5
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -103,6 +104,18 @@ class LoadWorker:
         """Starts the worker (if it is not running) and waits until Keras is imported."""
         with self._lock:
             self._ensure_started()
+
+    def start_in_background(self) -> None:
+        """Starts the worker in a thread (if it is not running), so that the first file a
+        user uploads does not wait for TensorFlow's import; returns at once."""
+        if self.alive() or self._lock.locked():
+            return
+
+        def start() -> None:
+            with contextlib.suppress(ModelRefused):  # the next open() tries again, says so
+                self.start()
+
+        threading.Thread(target=start, name="rnnviz-worker-start", daemon=True).start()
 
     def _ensure_started(self) -> None:
         if self.alive():

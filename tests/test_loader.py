@@ -324,3 +324,31 @@ def test_nan_and_inf_weights_are_loaded_and_counted(tmp_path, worker):
     loaded = load_model(saved(model, ".keras", tmp_path), worker=worker)
     counts = [row["not finite"] for row in weight_report(loaded)]
     assert counts == [2] + [0] * (len(counts) - 1)  # the GRU's kernel comes first
+
+
+def test_a_worker_that_hangs_is_stopped_after_its_wall_clock_limit_and_replaced(tmp_path):
+    w = LoadWorker(cpu_seconds=1)  # wall-clock limit: 4 x 1 + 10 s
+    try:
+        w.start()
+        hung = w.pid
+        os.kill(hung, signal.SIGSTOP)  # a reader stuck without using CPU
+        refused(saved(small_model(), ".keras", tmp_path), w, "took longer than", seconds=30)
+        assert hung not in children()
+        assert load_model(saved(small_model(), ".keras", tmp_path), worker=w) is not None
+        assert w.pid != hung
+    finally:
+        w.close()
+
+
+def test_starting_in_the_background_returns_at_once_and_the_worker_comes_up():
+    w = LoadWorker()
+    try:
+        started = time.perf_counter()
+        w.start_in_background()
+        assert time.perf_counter() - started < 0.5
+        deadline = time.monotonic() + 120
+        while not (w.alive() and not w._lock.locked()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert w.alive() and w.starts == 1
+    finally:
+        w.close()
