@@ -128,3 +128,28 @@ def test_a_wrongly_shaped_mask_is_refused_naming_the_shape_it_needs():
     layer.build((None, None, 2))
     with pytest.raises(rnnviz.ConfigError, match=r"mask=shape \(1, 2, 5\).*\(1, 2, 6\)"):
         rnnviz.trace_layer(layer, np.zeros((2, 6, 2)), mask=np.ones((2, 5), bool))
+
+
+@pytest.mark.parametrize(
+    "dtype,tol",
+    [("float64", {"rtol": 1e-6, "atol": 1e-7}), ("mixed_float16", {"rtol": 0, "atol": 0})],
+)
+@pytest.mark.parametrize("cls", CELLS, ids=lambda c: c.__name__)
+def test_a_layer_is_traced_in_its_own_dtype_and_stored_as_float32(cls, dtype, tol):
+    layer = cls(4, return_sequences=True, dtype=dtype)
+    x = np.random.default_rng(9).normal(size=(2, 5, 3)).astype("float32")
+    layer.build((None, None, 3))
+    layer.set_weights([w.astype(np.float32) for w in layer.get_weights()])  # float32-exact
+    expected = keras.ops.convert_to_numpy(layer(x)).astype(np.float32)
+    trace = rnnviz.trace_layer(layer, x)
+    assert trace.h.dtype == np.float32
+    # float16 computes the same ops in the same order: bit for bit; float64 to its rounding
+    np.testing.assert_allclose(trace.h[0], expected, **tol)
+
+
+@pytest.mark.parametrize("cls", CELLS, ids=lambda c: c.__name__)
+def test_dropout_is_not_applied_because_a_trace_is_inference(cls):
+    layer = cls(4, return_sequences=True, dropout=0.5, recurrent_dropout=0.5)
+    x = np.random.default_rng(10).normal(size=(2, 5, 3)).astype("float32")
+    expected = keras.ops.convert_to_numpy(layer(x, training=False))
+    np.testing.assert_allclose(rnnviz.trace_layer(layer, x).h[0], expected, rtol=1e-5, atol=1e-6)
