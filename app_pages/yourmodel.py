@@ -24,7 +24,12 @@ from rnnviz.examples import TAGGER_STEPS, TOKENS, example_models, tagger_ids
 from rnnviz.loader import default_worker, weight_report
 from rnnviz.memory import shared_cache
 from rnnviz.modelfile import ModelRefused, max_model_bytes
-from rnnviz.models import expected_input, find_recurrent_layer, takes_token_ids
+from rnnviz.models import (
+    expected_input,
+    find_recurrent_layer,
+    inside_time_distributed,
+    takes_token_ids,
+)
 from rnnviz.signals import make_inputs
 
 #: Session State key under which the Why page finds this page's trace.
@@ -347,9 +352,7 @@ def layer_notes(model, path: str, trace: rnnviz.Trace) -> None:
             "A **stateful** layer: the trace starts from the state the layer holds (zeros "
             "in a freshly opened file), as its next call would."
         )
-    if "/" in path and path.split("/")[0] in [
-        lay.name for lay in model.layers if type(lay).__name__ == "TimeDistributed"
-    ]:
+    if inside_time_distributed(model, layer):
         notes.append(
             "Inside TimeDistributed the layer runs once per outer step: each sample here is "
             "one (outer step, sample) pair, outer step first."

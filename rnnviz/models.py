@@ -198,7 +198,8 @@ def _states(layer: Any) -> list[Any]:
     return [s for s in (states or []) if s is not None and hasattr(s, "assign")]
 
 
-def _inside_time_distributed(model: Any, target: Any) -> bool:
+def inside_time_distributed(model: Any, target: Any) -> bool:
+    """True if `target` sits inside a TimeDistributed wrapper (at any depth) of `model`."""
     import keras
 
     def walk(layer: Any, inside: bool) -> bool | None:
@@ -296,7 +297,7 @@ def trace_model(model: Any, x: Any, layer: str | None = None, *, engines: Any = 
     target = find_recurrent_layer(model, layer)
     array = check_model_input(model, x)
     try:
-        calls = layer_inputs(model, array, target, whole=_inside_time_distributed(model, target))
+        calls = layer_inputs(model, array, target, whole=inside_time_distributed(model, target))
     except ConfigError:
         raise
     except Exception as error:
@@ -354,7 +355,7 @@ def outputs_with_trace(model: Any, x: Any, layer: str | None, trace: Trace) -> n
     import keras
 
     target = find_recurrent_layer(model, layer)
-    if _inside_time_distributed(model, target):
+    if inside_time_distributed(model, target):
         return None
     array = check_model_input(model, x)
     h = trace.h[0]
