@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnviz.training import MODELS_DIR, read_manifest
+from rnnviz.training import MODELS_DIR, read_manifest, sha256_of
 
 TAGGER = "example_tagger"
 #: Token ids of the tagger: 0 is padding (masked), 1 and 2 are the brackets.
@@ -70,7 +70,6 @@ def make_tagger(directory: Path = MODELS_DIR, epochs: int = 12, seed: int = 0) -
     _, accuracy = model.evaluate(x_val, y_val, verbose=0)
     path = directory / f"{TAGGER}.keras"
     model.save(path)
-    from rnnviz.training import sha256_of
 
     return {
         "title": "Bracket tagger: Embedding(mask_zero) → Bidirectional GRU → LSTM",

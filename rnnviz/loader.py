@@ -37,7 +37,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +48,7 @@ from rnnviz.modelfile import (
     ModelRefused,
     check_bytes,
     check_config,
+    check_size,
     max_model_bytes,
     read_keras_config,
 )
@@ -160,14 +160,8 @@ class LoadWorker:
             self._stop()
             raise ModelRefused("the model reader could not start; try again")
 
-    def open(
-        self, data: bytes, kind: str, meanwhile: Callable[[], Any] | None = None
-    ) -> tuple[dict[str, Any], list[np.ndarray]]:
-        """Has the worker open one file; returns its config and weights as plain data.
-
-        `meanwhile()` runs here while the worker works (the server rebuilding the model
-        from the config it checked itself: the two overlap on two cores).
-        """
+    def open(self, data: bytes, kind: str) -> tuple[dict[str, Any], list[np.ndarray]]:
+        """Has the worker open one file; returns its config and weights as plain data."""
         with self._lock:
             self._ensure_started()
             assert self._process is not None and self._process.stdin is not None
@@ -182,8 +176,6 @@ class LoadWorker:
             except (BrokenPipeError, OSError):
                 self._stop()
                 raise ModelRefused("the model reader stopped; try again") from None
-            if meanwhile is not None:
-                meanwhile()
             header = self._receive(4 * self.cpu_seconds + 10)
             if not header.get("ok"):
                 raise ModelRefused(str(header.get("reason", "the file could not be opened")))
@@ -295,10 +287,7 @@ def _read_source(source: Any, limit: int) -> bytes:
             size = path.stat().st_size
         except OSError as error:
             raise ModelRefused(f"cannot read {path.name}: {error.strerror}") from None
-        if size > limit:
-            raise ModelRefused(
-                f"the file is {size / 2**20:.1f} MB; at most {limit / 2**20:.0f} MB is allowed"
-            )
+        check_size(size, limit)  # before reading a file that may be huge
         return path.read_bytes()
     raise ModelRefused(f"a model is given as a path or bytes, not {type(source).__name__}")
 

@@ -156,6 +156,16 @@ def max_model_bytes(environ: dict[str, str] | None = None) -> int:
     return env_int("RNNVIZ_MAX_MODEL_MB", DEFAULT_MAX_MODEL_MB, 1, environ) * 2**20
 
 
+def check_size(size: int, limit: int) -> None:
+    """Refuses an empty file, or one over `limit` bytes, naming both sizes."""
+    if size == 0:
+        raise ModelRefused("the file is empty")
+    if size > limit:
+        raise ModelRefused(
+            f"the file is {size / 2**20:.1f} MB; at most {limit / 2**20:.0f} MB is allowed"
+        )
+
+
 def check_bytes(data: bytes, limit: int | None = None) -> str:
     """Returns "keras" or "h5" for a file whose bytes look like one; refuses anything else.
 
@@ -164,12 +174,7 @@ def check_bytes(data: bytes, limit: int | None = None) -> str:
     ratio, all from the zip's directory, without extracting anything.
     """
     limit = max_model_bytes() if limit is None else limit
-    if not data:
-        raise ModelRefused("the file is empty")
-    if len(data) > limit:
-        raise ModelRefused(
-            f"the file is {len(data) / 2**20:.1f} MB; at most {limit / 2**20:.0f} MB is allowed"
-        )
+    check_size(len(data), limit)
     if data.startswith(HDF5_SIGNATURE):
         return "h5"
     if not data.startswith(b"PK"):

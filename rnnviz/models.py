@@ -12,9 +12,11 @@ on the input (and mask) the model gives it; opening a model file is `rnnviz.load
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
 import weakref
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -82,6 +84,30 @@ class _Captured(Exception):
 _capture_lock = threading.Lock()
 
 
+@contextlib.contextmanager
+def _model_kept(model: Any) -> Iterator[None]:
+    """Runs the block alone among the model's callers here, and puts every stateful
+    layer's stored state back afterwards: looking at a model does not change it."""
+    with _capture_lock:
+        stateful = [(v, np.asarray(v)) for sub in _all_layers(model) for v in _states(sub)]
+        try:
+            yield
+        finally:
+            for variable, value in stateful:
+                variable.assign(value)
+
+
+@contextlib.contextmanager
+def _call_replaced(layer: Any, call: Callable[..., Any]) -> Iterator[None]:
+    """The layer's `call` is `call` inside the block (Keras's __call__ looks it up on the
+    instance), its own again after."""
+    layer.call = call
+    try:
+        yield
+    finally:
+        del layer.call
+
+
 def _run_recording(model: Any, x: Any, layer: Any, whole: bool) -> list[dict[str, Any]]:
     """Runs `model(x)` with `layer.call` replaced by a recorder; returns the recorded calls
     (tensors: eager ones, or symbolic ones inside a tf.function being traced)."""
@@ -100,13 +126,8 @@ def _run_recording(model: Any, x: Any, layer: Any, whole: bool) -> list[dict[str
             raise _Captured
         return original(inputs, *args, **kwargs)
 
-    layer.call = record
-    try:
+    with _call_replaced(layer, record), contextlib.suppress(_Captured):
         model(x, training=False)
-    except _Captured:
-        pass
-    finally:
-        del layer.call
     return calls
 
 
@@ -153,29 +174,24 @@ def layer_inputs(model: Any, x: Any, layer: Any, whole: bool = False) -> list[di
     the chosen one cost ~40 times their compiled time).
     """
     x = np.asarray(x)
-    with _capture_lock:
-        stateful = [(v, np.asarray(v)) for sub in _all_layers(model) for v in _states(sub)]
-        try:
-            per_model = _compiled.setdefault(model, {})
-            entry = per_model.setdefault((id(layer), str(x.dtype)), {"runs": 0, "fn": None})
-            if entry["fn"] is not None and not whole:
-                out = entry["fn"](x)
-                return [
-                    {
-                        "inputs": np.asarray(out[0]),
-                        "mask": np.asarray(out[1]).astype(bool) if len(out) > 1 else None,
-                        "initial_state": None,
-                    }
-                ]
-            calls = [_as_arrays(c) for c in _run_recording(model, x, layer, whole)]
-            entry["runs"] += 1
-            simple = not whole and calls and calls[0]["initial_state"] is None
-            if simple and entry["runs"] >= COMPILE_AFTER_RUNS:
-                entry["fn"] = _compiled_capture(model, layer, x, calls[0]["mask"] is not None)
-            return calls
-        finally:
-            for variable, value in stateful:
-                variable.assign(value)
+    with _model_kept(model):
+        per_model = _compiled.setdefault(model, {})
+        entry = per_model.setdefault((id(layer), str(x.dtype)), {"runs": 0, "fn": None})
+        if entry["fn"] is not None and not whole:
+            out = entry["fn"](x)
+            return [
+                {
+                    "inputs": np.asarray(out[0]),
+                    "mask": np.asarray(out[1]).astype(bool) if len(out) > 1 else None,
+                    "initial_state": None,
+                }
+            ]
+        calls = [_as_arrays(c) for c in _run_recording(model, x, layer, whole)]
+        entry["runs"] += 1
+        simple = not whole and calls and calls[0]["initial_state"] is None
+        if simple and entry["runs"] >= COMPILE_AFTER_RUNS:
+            entry["fn"] = _compiled_capture(model, layer, x, calls[0]["mask"] is not None)
+        return calls
 
 
 def _all_layers(model: Any) -> list[Any]:
@@ -371,14 +387,7 @@ def outputs_with_trace(model: Any, x: Any, layer: str | None, trace: Trace) -> n
     def replaced(*args: Any, **kwargs: Any) -> Any:
         return tensors if target.return_state else tensors[0]
 
-    with _capture_lock:
-        stateful = [(v, np.asarray(v)) for sub in _all_layers(model) for v in _states(sub)]
-        target.call = replaced
-        try:
-            out = model(array, training=False)
-        finally:
-            del target.call
-            for variable, value in stateful:
-                variable.assign(value)
+    with _model_kept(model), _call_replaced(target, replaced):
+        out = model(array, training=False)
     out = out[0] if isinstance(out, (list, tuple)) else out
     return np.asarray(out, np.float32)
