@@ -36,6 +36,8 @@ from rnnviz.signals import make_inputs
 WHY_KEY = "your_model_trace"
 MAX_BATCH = 16
 MAX_STEPS = 500
+#: What a text box takes: 16 samples x 500 steps of ids, or a few features' worth of numbers.
+MAX_TYPED_CHARS = 200_000
 VIEWS = {
     "states": "States h, c",
     "gates": "Gates",
@@ -161,6 +163,14 @@ def layer_ui(model, digest: str) -> str | None:
     )
 
 
+def _check_counts(field: str, samples: int, steps: int) -> None:
+    """Typed input is bounded like the signal's controls: samples and steps."""
+    if samples > MAX_BATCH:
+        raise ConfigError(field, f"{samples} samples", f"at most {MAX_BATCH} samples")
+    if steps > MAX_STEPS:
+        raise ConfigError(field, f"{steps} steps", f"at most {MAX_STEPS} steps per sample")
+
+
 def parse_csv(text: str, steps: int | None, features: int) -> np.ndarray:
     """Samples separated by a blank line, one time step per line, features by commas."""
     samples = []
@@ -183,6 +193,7 @@ def parse_csv(text: str, steps: int | None, features: int) -> np.ndarray:
         raise ConfigError("numbers", sorted(lengths), "every sample needs as many lines")
     if steps is not None and lengths != {steps}:
         raise ConfigError("numbers", lengths.pop(), f"the model takes {steps} steps per sample")
+    _check_counts("numbers", len(samples), lengths.pop())
     return np.array(samples, np.float32)
 
 
@@ -200,6 +211,7 @@ def parse_ids(text: str, steps: int | None, vocab: int) -> np.ndarray:
     length = steps or max(len(r) for r in rows)
     if any(len(r) > length for r in rows):
         raise ConfigError("token ids", max(len(r) for r in rows), f"at most {length} per line")
+    _check_counts("token ids", len(rows), length)
     bad = [v for r in rows for v in r if not 0 <= v < vocab]
     if bad:
         raise ConfigError("token ids", bad[0], f"ids go from 0 to {vocab - 1} (0 is padding)")
@@ -228,6 +240,7 @@ def input_ui(model, digest: str) -> np.ndarray | None:
             "mask_zero=True)",
             default,
             key=f"ym_ids_{key}",
+            max_chars=MAX_TYPED_CHARS,
         )
         x = parse_ids(text, shape[1] if len(shape) == 2 else None, vocab)
     else:
@@ -258,6 +271,7 @@ def input_ui(model, digest: str) -> np.ndarray | None:
                 "a blank line starts the next sample",
                 default,
                 key=f"ym_csv_{key}",
+                max_chars=MAX_TYPED_CHARS,
             )
             x = parse_csv(text, middle[0], features)
         else:

@@ -100,3 +100,10 @@ def test_token_ids_are_padded_with_zeros_and_out_of_range_ids_refused():
     assert parse_ids("3 4\n5", None, 10).tolist() == [[3, 4], [5, 0]]
     with pytest.raises(ConfigError, match="ids go from 0 to 9"):
         parse_ids("3 12", None, 10)
+
+
+def test_typed_input_beyond_the_sample_and_step_limits_is_refused_naming_them():
+    with pytest.raises(ConfigError, match="at most 16 samples"):
+        parse_ids("\n".join(["1 2"] * 17), None, 10)
+    with pytest.raises(ConfigError, match="at most 500 steps per sample"):
+        parse_csv("\n".join(["1"] * 501), None, 1)
