@@ -201,7 +201,11 @@ def reach_ui(src: Source) -> None:
         target = pick_index("target step", cfg.num_steps, "target", cfg.num_steps - 1)
     with cols[1]:
         batch = pick_index("batch", cfg.num_batches, "why_batch")
-    reach = analysis.connectivity(src.trace, target, batch)
+    try:
+        reach = analysis.connectivity(src.trace, target, batch)
+    except rnnviz.ConfigError as error:  # a layer too wide for the server's memory
+        st.error(str(error), icon=":material/warning:")
+        return
     st.plotly_chart(figures.reach_heatmap(reach, target), key="fig_reach")
     if src.kind == "task":
         run = src.run

@@ -141,17 +141,131 @@ _jacobians: dict[str, Any] = {}
 _jacobian_lock = threading.Lock()
 #: Compiled Jacobian functions kept (each holds a small Keras layer).
 MAX_JACOBIANS = 16
+#: connectivity carries units x batch_size x units derivatives back through each step (and
+#: TensorFlow ~10x that while it takes a step's derivative): 2**22 of them is ~170 MB.
+#: The char model's 512 units x 1 text and Explore's 64 x 64 are far below it.
+MAX_REACH_VALUES = 2**22
 
 
-def _jacobian_function(trace: Trace, dtype: str) -> Any:
-    """Returns a cached tf.function computing ∂h_last/∂x for the trace's kind of layer.
+class _Reach:
+    """Norms of ∂h_last/∂x_t for every step t, by backpropagation through a genuine cell.
+
+    The Keras layer's own cell (`layer.cell`, which the layer calls once per step) runs
+    forward from the initial state; then, step by step from the last, tf.GradientTape
+    takes the cell's vector-Jacobian product for all units at once (vectorised by pfor),
+    carrying ∂h_last/∂state back one step: the chain rule of backpropagation through
+    time, with every derivative taken by TensorFlow from the cell's code. It equals the
+    Jacobian of the whole layer (tests/test_analysis.py checks it against
+    `batch_jacobian` through the layer and against finite differences) and is 4x faster:
+    pfor over the layer's whole while-loop drags TensorLists through every step and
+    cannot be compiled with XLA.
+
+    Two tiers, as for the forward trace: a graph for any shape, traced once per layer
+    configuration; and, from a shape's second use, an XLA executable compiled in quiet
+    time by the engine cache's background thread (counted in its cap on compiles), which
+    later calls of that shape use. No call waits on a compile.
+    """
+
+    def __init__(self, trace: Trace, dtype: str):
+        import tensorflow as tf
+
+        self.layer = _layer_for(trace, dtype)
+        self.num_features = trace.config.num_features
+        self.units = trace.config.hidden_size
+        self.num_states = len(trace.config.state_names)
+        self.dtype = dtype
+        self.masked = trace.mask is not None
+        self.xla_ready: set[tuple[int, int]] = set()
+        self.uses: dict[tuple[int, int], int] = {}
+        x = tf.TensorSpec((None, None, self.num_features), dtype)  # any batch and length
+        states = [tf.TensorSpec((None, self.units), dtype)] * self.num_states
+        mask = tf.TensorSpec((None, None), tf.bool)
+        self.graph = tf.function(self._norms, input_signature=[x, states, mask])
+        self.xla = tf.function(self._norms, jit_compile=True)
+
+    def _norms(self, x: Any, initial: list[Any], mask: Any) -> Any:
+        import tensorflow as tf
+
+        cell = self.layer.cell
+        batch, steps = tf.shape(x)[0], tf.shape(x)[1]
+        xs = tf.transpose(x, (1, 0, 2))  # (steps, batch, features)
+        ms = tf.transpose(mask)[:, :, None]  # (steps, batch, 1)
+
+        def forward(t: Any, states: list[Any], before: list[Any]) -> tuple[Any, ...]:
+            before = [b.write(t, s) for b, s in zip(before, states, strict=True)]
+            _, new = cell(xs[t], list(states), training=False)
+            if self.masked:  # a masked step leaves the state as it was, as in the layer
+                new = [tf.where(ms[t], n, s) for n, s in zip(new, states, strict=True)]
+            return t + 1, new, before
+
+        before = [tf.TensorArray(x.dtype, size=steps) for _ in initial]
+        _, _, before = tf.while_loop(lambda t, *_: t < steps, forward, (0, list(initial), before))
+        before = [b.stack() for b in before]  # state before each step: (steps, batch, units)
+
+        # ∂h_last/∂state for each unit of h_last: (units, batch, units) per state.
+        eye = tf.tile(tf.eye(self.units, dtype=x.dtype)[:, None, :], [1, batch, 1])
+        adjoint = [eye] + [tf.zeros_like(eye)] * (len(initial) - 1)
+
+        def backward(t: Any, adjoint: list[Any], norms: Any) -> tuple[Any, ...]:
+            xt, states = xs[t], [b[t] for b in before]
+            with tf.GradientTape() as tape:
+                tape.watch([xt, *states])
+                _, new = cell(xt, states, training=False)
+
+            def vjp(a: list[Any]) -> list[Any]:
+                return tape.gradient(new, [xt, *states], output_gradients=a)
+
+            dx, *dstates = tf.vectorized_map(vjp, adjoint)
+            if self.masked:  # at a masked step nothing depends on x_t; the state passes
+                on = tf.cast(ms[t][None], x.dtype)
+                dx = dx * on
+                adjoint = [a + on * (d - a) for d, a in zip(dstates, adjoint, strict=True)]
+            else:
+                adjoint = dstates
+            norms = norms.write(t, tf.sqrt(tf.reduce_sum(dx * dx, axis=(0, 2))))
+            return t - 1, adjoint, norms
+
+        norms = tf.TensorArray(x.dtype, size=steps)
+        _, _, norms = tf.while_loop(lambda t, *_: t >= 0, backward, (steps - 1, adjoint, norms))
+        return tf.transpose(norms.stack())  # (batch, steps)
+
+    def __call__(self, x: np.ndarray, initial: list[np.ndarray], mask: np.ndarray) -> np.ndarray:
+        """Norms (batch, steps) for inputs x (batch, steps, features); the caller holds
+        _jacobian_lock, as set_weights was called for this call."""
+        from rnnviz.tracer import default_cache
+
+        shape = (int(x.shape[0]), int(x.shape[1]))
+        fn = self.xla if shape in self.xla_ready else self.graph
+        try:
+            out = fn(x, initial, mask).numpy()
+        finally:
+            default_cache().busy_now()
+        self.uses[shape] = self.uses.get(shape, 0) + 1
+        if self.uses[shape] == 2 and shape not in self.xla_ready:
+            self._compile_later(shape)
+        return out
+
+    def _compile_later(self, shape: tuple[int, int]) -> None:
+        def compile_xla() -> None:
+            # Runs on zeros while the serving tier keeps answering; its result is unused.
+            dtype = np.dtype(self.dtype)
+            x = np.zeros((*shape, self.num_features), dtype)
+            states = [np.zeros((shape[0], self.units), dtype)] * self.num_states
+            self.xla(x, states, np.ones(shape, bool))
+            self.xla_ready.add(shape)
+
+        from rnnviz.tracer import default_cache
+
+        default_cache().compile_later(f"reach:{id(self)}:{shape}", compile_xla)
+
+
+def _reach_function(trace: Trace, dtype: str) -> _Reach:
+    """Returns the cached _Reach for the trace's kind of layer.
 
     Keyed by the layer's configuration, not its weights (assigned per call): a new seed or
-    epoch retraces nothing. Inputs of any batch size and length.
+    epoch retraces nothing.
     """
     import json
-
-    import tensorflow as tf
 
     masked = trace.mask is not None
     key = json.dumps(
@@ -161,32 +275,11 @@ def _jacobian_function(trace: Trace, dtype: str) -> Any:
     )
     with _jacobian_lock:
         fn = _jacobians.get(key)
-        if fn is not None:
-            return fn
-        layer = _layer_for(trace, dtype)
-        spec = tf.TensorSpec((None, None, trace.config.num_features), dtype)  # any B, T
-        states = [tf.TensorSpec((None, trace.config.hidden_size), dtype)] * len(
-            trace.config.state_names
-        )
-
-        mask_spec = [tf.TensorSpec((None, None), tf.bool)] if masked else []
-
-        @tf.function(input_signature=[spec, states, *mask_spec])
-        def jacobian(x: Any, initial: list[Any], *mask: Any) -> Any:
-            with tf.GradientTape() as tape:
-                tape.watch(x)
-                masks = {"mask": mask[0]} if mask else {}
-                h = layer(x, initial_state=initial, **masks)[:, -1]  # (B, U)
-            # One backward pass per unit, vectorised by pfor. Measured faster than one
-            # pass over the batch repeated per unit (0.07 s vs 0.09 s for 8 x 100 x 64)
-            # and than XLA (0.2 s: XLA cannot compile pfor's TensorLists).
-            return tape.batch_jacobian(h, x)  # (B, U, T, F)
-
-        jacobian.layer = layer
-        if len(_jacobians) >= MAX_JACOBIANS:
-            _jacobians.pop(next(iter(_jacobians)))
-        _jacobians[key] = jacobian
-        return jacobian
+        if fn is None:
+            if len(_jacobians) >= MAX_JACOBIANS:
+                _jacobians.pop(next(iter(_jacobians)))
+            fn = _jacobians[key] = _Reach(trace, dtype)
+        return fn
 
 
 def connectivity(
@@ -195,30 +288,41 @@ def connectivity(
     """Returns how strongly h at target_step depends on each input step: (batch_size, num_steps).
 
     Entry (s, t) is the Frobenius norm of the Jacobian ∂h_target/∂x_t (units × features) of
-    sample s of batch `batch`, computed by tf.GradientTape through a genuine Keras layer with
-    the trace's weights, from the state that batch started with. Zero after target_step.
+    sample s of batch `batch`, computed by tf.GradientTape through the genuine Keras cell of
+    a layer with the trace's weights, from the state that batch started with (see
+    _Reach). Zero after target_step.
     Steps are the trace's: for a go_backwards layer, step t is the t-th step it read; a
     masked step (Trace.mask) is skipped as Keras skips it, so nothing depends on it.
     `dtype="float64"` computes in double precision (for checking against finite
     differences).
     """
-    import tensorflow as tf
-
     cfg = trace.config
     batch = _check_index("batch", batch, cfg.num_batches)
     target = _check_index("target_step", target_step, cfg.num_steps, negative=True)
     if dtype not in ("float32", "float64"):
         raise ConfigError("dtype", dtype, "must be float32 or float64")
-    jacobian = _jacobian_function(trace, dtype)
+    values = cfg.hidden_size**2 * cfg.batch_size
+    if values > MAX_REACH_VALUES:
+        raise ConfigError(
+            "batch_size",
+            cfg.batch_size,
+            f"memory reach of {cfg.hidden_size} units needs units² × batch_size ≤ "
+            f"{MAX_REACH_VALUES:,} (here {values:,}): at most "
+            f"{max(MAX_REACH_VALUES // cfg.hidden_size**2, 0)} samples at once",
+        )
+    reach = _reach_function(trace, dtype)
     inputs, _ = _in_step_order(trace)
-    x = tf.constant(inputs[batch, :, : target + 1], dtype=dtype)
-    initial = [tf.constant(s, dtype=dtype) for s in trace.initial_states[batch]]
-    mask = [] if trace.mask is None else [tf.constant(trace.mask[batch, :, : target + 1])]
+    x = np.ascontiguousarray(inputs[batch, :, : target + 1], dtype=dtype)
+    initial = [np.asarray(s, dtype=dtype) for s in trace.initial_states[batch]]
+    if trace.mask is None:
+        mask = np.ones(x.shape[:2], bool)
+    else:
+        mask = np.ascontiguousarray(trace.mask[batch, :, : target + 1])
     with _jacobian_lock:
-        jacobian.layer.set_weights(trace.weights)
-        jac = jacobian(x, initial, *mask).numpy().astype(np.float64)
+        reach.layer.set_weights(trace.weights)
+        norms = reach(x, initial, mask)
     out = np.zeros((cfg.batch_size, cfg.num_steps))
-    out[:, : target + 1] = np.sqrt((jac**2).sum(axis=(1, 3)))
+    out[:, : target + 1] = norms
     return out
 
 

@@ -561,6 +561,33 @@ class EngineCache:
         if swapped:
             self._charge(key, twin)
 
+    def busy_now(self) -> None:
+        """Notes foreground work done outside run() (e.g. an analysis): background work
+        waits for quiet after it too."""
+        self._last_run = time.monotonic()
+
+    def compile_later(self, job: str, compile_xla: Callable[[], None]) -> None:
+        """Queues another module's XLA compile (e.g. connectivity's) for quiet time.
+
+        It shares this cache's background thread, its wait for quiet and its cap on XLA
+        executables (TensorFlow never frees them); with xla="never" nothing is queued, and
+        nothing once the cap is reached. `job` names it, so asking twice queues it once.
+        """
+        if self.xla != "background":
+            return
+        with self._lock:
+            if self.xla_compiles >= self.max_xla_compiles:
+                return
+
+        def counted() -> None:
+            with self._lock:
+                if self.xla_compiles >= self.max_xla_compiles:
+                    return
+                self.xla_compiles += 1
+            compile_xla()
+
+        self._submit(job, counted)
+
     def _warm_sibling(
         self,
         family: str,

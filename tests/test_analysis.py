@@ -72,11 +72,8 @@ def test_a_state_the_cell_lacks_is_a_config_error_naming_state():
 
 
 def small(cell="lstm", **changes):
-    cfg = rnnviz.RunConfig(
-        cell=cell, batch_size=2, num_steps=6, num_features=2, hidden_size=3, num_batches=2,
-        signal="random", **changes,
-    )  # fmt: skip
-    return rnnviz.run(cfg)
+    sizes = dict(batch_size=2, num_steps=6, num_features=2, hidden_size=3, num_batches=2)
+    return rnnviz.run(rnnviz.RunConfig(cell=cell, signal="random", **{**sizes, **changes}))
 
 
 def oracle_h(trace, x, batch=0):
@@ -111,6 +108,62 @@ def test_connectivity_equals_central_finite_differences_of_the_oracle(cell):
             columns.append((h_at(up) - h_at(down)) / (2 * eps))
         expected[:, t] = np.sqrt(sum((c**2).sum(axis=1) for c in columns))
     np.testing.assert_allclose(reach, expected, rtol=1e-4, atol=1e-9)
+
+
+def _layer_jacobian_norms(trace, target, batch=0):
+    """The old way, kept as a check: tape.batch_jacobian through the whole Keras layer."""
+    import tensorflow as tf
+
+    layer = analysis._layer_for(trace)
+    x = tf.constant(analysis._in_step_order(trace)[0][batch, :, : target + 1])
+    initial = [tf.constant(s) for s in trace.initial_states[batch]]
+    masks = {} if trace.mask is None else {"mask": tf.constant(trace.mask[batch, :, : target + 1])}
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        h = layer(x, initial_state=initial, **masks)[:, -1]
+    jac = tape.batch_jacobian(h, x).numpy().astype(np.float64)
+    return np.sqrt((jac**2).sum(axis=(1, 3)))
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "simple_rnn"])
+@pytest.mark.parametrize("masked", [False, True])
+def test_connectivity_equals_the_jacobian_of_the_whole_keras_layer(cell, masked):
+    import keras
+
+    layer = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}.get(cell, keras.layers.SimpleRNN)
+    layer = layer(5, return_sequences=True)
+    layer.build((None, None, 2))
+    x = np.random.default_rng(5).normal(size=(3, 9, 2)).astype("float32")
+    mask = None
+    if masked:
+        mask = np.ones((3, 9), bool)
+        mask[0, 3] = mask[1, 0] = mask[2, 8] = False
+    trace = rnnviz.trace_layer(layer, x, mask=mask)
+    np.testing.assert_allclose(
+        analysis.connectivity(trace, 7)[:, :8], _layer_jacobian_norms(trace, 7), rtol=2e-5
+    )
+
+
+def test_connectivity_of_a_shape_used_twice_is_compiled_with_xla_and_gives_the_same_numbers(
+    monkeypatch,
+):
+    from rnnviz import tracer
+
+    cache = tracer.EngineCache(xla="background", prewarm=False, quiet_s=0.0)
+    monkeypatch.setattr(tracer, "_default_cache", cache)
+    trace = small("gru", hidden_size=4, num_steps=11)  # a shape no other test uses
+    first = analysis.connectivity(trace)
+    analysis.connectivity(trace)
+    cache.wait()
+    assert (2, 11) in analysis._reach_function(trace, "float32").xla_ready
+    assert cache.xla_compiles == 1
+    np.testing.assert_allclose(analysis.connectivity(trace), first, rtol=1e-5, atol=1e-8)
+
+
+def test_a_layer_too_big_for_memory_reach_is_a_config_error_naming_batch_size(monkeypatch):
+    monkeypatch.setattr(analysis, "MAX_REACH_VALUES", 9 * 2 - 1)  # 3 units, 2 samples: 18
+    with pytest.raises(rnnviz.ConfigError, match=r"^batch_size=2 is invalid: .*at most 1 samples"):
+        analysis.connectivity(small())
 
 
 def test_connectivity_is_zero_after_the_target_step():

@@ -74,3 +74,21 @@ def test_xla_compiles_stop_at_the_limit_because_tensorflow_never_frees_them():
     assert cache.xla_compiles == 1
     (engine,) = cache._engines.values()
     assert engine.xla_ready == {(3, 2, 4)}  # the second shape is served by the graph tier
+
+
+def test_a_compile_asked_of_a_cache_that_never_uses_xla_is_never_run():
+    cache = EngineCache(xla="never", prewarm=False, quiet_s=0.0)
+    ran = []
+    cache.compile_later("job", lambda: ran.append(1))
+    cache.wait()
+    assert ran == [] and cache.xla_compiles == 0
+
+
+def test_compiles_asked_by_other_modules_count_against_the_same_limit():
+    cache = EngineCache(xla="background", prewarm=False, quiet_s=0.0, max_xla_compiles=1)
+    ran = []
+    cache.compile_later("a", lambda: ran.append("a"))
+    cache.wait()
+    cache.compile_later("b", lambda: ran.append("b"))
+    cache.wait()
+    assert ran == ["a"] and cache.xla_compiles == 1

@@ -74,6 +74,13 @@ def test_reach_heatmap_is_the_log_of_connectivity_of_the_trace():
     np.testing.assert_allclose(values(heat["z"])[:, :21], np.log10(expected[:, :21]), rtol=1e-4)
 
 
+def test_a_layer_too_big_for_memory_reach_gets_a_message_naming_the_limit(monkeypatch):
+    monkeypatch.setattr(analysis, "MAX_REACH_VALUES", 10)
+    at = open_why(question=QUESTIONS["reach"])
+    assert "fig_reach" not in charts(at)
+    assert "batch_size=" in at.error[0].value and "units² × batch_size ≤ 10" in at.error[0].value
+
+
 def test_the_intervention_table_shows_the_task_output_before_and_after():
     at = open_why(question=QUESTIONS["unit"], source=TASK, why_step=2, why_value=-4.0)
     table = at.table[0].value
