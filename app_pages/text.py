@@ -234,14 +234,21 @@ def unit_view(
     )
 
     if result["saturation"]:
-        with st.expander("Gates: how often is this unit's gate saturated?"):
-            st.plotly_chart(
-                figures.gate_saturation(result["saturation"], unit), key="fig_saturation"
-            )
-            st.caption(
-                "Each dot is a unit; the star is the one chosen. Right-saturated (open) forget "
-                "gates keep the cell state for long: those units can remember across lines."
-            )
+        # Drawn only while open: the 512-point chart, redrawn for every unit, made a unit
+        # change 1.67x an Explore change in the browser benchmark (1.11x without it).
+        gates = st.expander(
+            "Gates: how often is this unit's gate saturated?", key="saturation", on_change="rerun"
+        )
+        if gates.open:
+            with gates:
+                st.plotly_chart(
+                    figures.gate_saturation(result["saturation"], unit), key="fig_saturation"
+                )
+                st.caption(
+                    "Each dot is a unit; the star is the one chosen. Right-saturated (open) "
+                    "forget gates keep the cell state for long: those units can remember "
+                    "across lines."
+                )
 
 
 def generation_ui(cm: T.CharModel, unit: int) -> None:

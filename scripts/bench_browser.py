@@ -14,9 +14,9 @@ Measured in headless Chromium, app and floor side by side in one run:
     epoch (arrow key) and the clock stops when the state heatmap's z has changed;
     compared with (a)'s default control change on the Explore page, the two taking
     turns on one server. Goal: scrubber <= 1.5 x the control change.
-(d) unit change -> updated text on the Text page (the held-out snippet, ~1,500 characters,
-    coloured by one unit of the char model): the `unit` number input is set to the next
-    unit, until the text heatmap's z has changed; taking turns with (a)'s default control
+(d) unit change -> updated text on the Text page (2,000 characters of held-out Python, the
+    issue's size, coloured by one unit of the char model): the `unit` number input is set to
+    the next unit, until the text heatmap's z has changed; taking turns with (a)'s default control
     change on the Explore page, one server. Goal: <= 1.5 x the control change.
 (b) cold start: from launching `streamlit run` to the first chart drawn in a
     fresh browser context, for app.py and for a bare page that does
@@ -286,6 +286,15 @@ def measure_scrubber(browser, work: Path, changes: int, warmup: int, timeout_ms:
         app.stop()
 
 
+def held_out_text(length: int = 2000) -> str:
+    """`length` characters of held-out Python: the Text page's snippet, continued."""
+    from rnnviz import text as T
+
+    source = T.corpus()["pprint.py"]
+    start = source.index(T.default_snippet()[:40])
+    return source[start : start + length]
+
+
 def measure_text_unit(browser, work: Path, changes: int, warmup: int, timeout_ms: int) -> dict:
     """(d): a unit change on the Text page vs a control change on the Explore page."""
     app = start_server(ROOT / "app.py", work)
@@ -297,6 +306,13 @@ def measure_text_unit(browser, work: Path, changes: int, warmup: int, timeout_ms
         text = context.new_page()
         text.goto(f"{app.url}/text?concept=units+by+number")
         signature = text.wait_for_function(DRAWN_JS, timeout=timeout_ms).json_value()
+        text.wait_for_function(IDLE_JS, timeout=timeout_ms)
+        area = text.get_by_test_id("stTextArea").locator("textarea")
+        area.fill(held_out_text())
+        area.press("Control+Enter")
+        signature = text.wait_for_function(
+            CHANGED_JS, arg=signature, polling="raf", timeout=timeout_ms
+        ).json_value()
         text.wait_for_function(IDLE_JS, timeout=timeout_ms)
         field_ = (
             text.get_by_test_id("stNumberInput")

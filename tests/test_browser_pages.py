@@ -91,6 +91,12 @@ def test_text_page_escapes_pasted_html_ranks_units_hovers_and_generates(page):
     hover = page.locator(".hoverlayer .hovertext")
     expect(hover).to_contain_text("next:", timeout=10_000)
     expect(hover).to_contain_text("h = ")
+    # The gate-saturation chart is drawn when its expander opens (and not before).
+    charts = page.locator(".stPlotlyChart")
+    before = charts.count()
+    page.get_by_text("how often is this unit's gate saturated", exact=False).click()
+    expect(page.get_by_text("Each dot is a unit", exact=False)).to_be_visible(timeout=30_000)
+    expect(charts).to_have_count(before + 1)
     page.get_by_role("button", name="Generate").click()
     expect(page.get_by_text("Generated after", exact=False)).to_be_visible(timeout=60_000)
     assert_no_exception(page)

@@ -88,3 +88,13 @@ def test_the_lstm_cell_state_can_be_chosen_and_colours_by_c():
         np.sort(T.text_states(trace, len(snippet), "c")[:, best]),
         rtol=1e-6,
     )
+
+
+def test_the_gate_saturation_chart_is_drawn_only_once_its_expander_is_opened():
+    at = open_text(concept="units by number", text_unit=7)
+    assert "fig_saturation" not in charts(at)
+    at.session_state["saturation"] = True
+    at.run()
+    data = charts(at)["fig_saturation"]["data"]
+    stars = [t for t in data if t["name"] == "unit 7"]
+    assert len(stars) == len(data) // 2 >= 2  # every gate's panel stars unit 7
