@@ -86,23 +86,33 @@ def window_curves(cell: str) -> dict:
     )
 
 
-def hover_texts(text: str, result: dict, unit: int, cell: str) -> list[str]:
-    """One HTML-safe hover label per character: the unit's value, its gates, the top 5."""
+def hover_data(text: str, result: dict, unit: int, cell: str) -> tuple[list[list], str]:
+    """Per-character hover fields and the template that shows them: the character, the
+    unit's value, its gates and the model's top 5 next characters.
+
+    Numbers travel as numbers (rounded to what is shown) and the template spells the words
+    once: half the bytes of one finished string per character, which made a unit change on
+    2,000 characters 0.04 s slower than without hover.
+    """
     h = result["states"]["h"][:, unit]
     c = result["states"].get("c")
-    gates = result["gates"]
-    out = []
-    for i, ch in enumerate(text):
-        parts = [
-            f"{html.escape(repr(ch), quote=False)} · character {i}",
-            f"unit {unit}: h = {h[i]:+.4f}",
-        ]
-        if c is not None:
-            parts.append(f"c = {c[i, unit]:+.4f}")
-        if gates:
-            parts.append(", ".join(f"{name} {gates[name][i, unit]:.2f}" for name in GATES[cell]))
-        out.append("<br>".join(parts) + result["predictions"][i])
-    return out
+    gates = [result["gates"][name][:, unit] for name in GATES[cell]] if result["gates"] else []
+    columns = [np.round(h, 4)] + ([np.round(c[:, unit], 4)] if c is not None else [])
+    columns += [np.round(g, 2) for g in gates]
+    numbers = np.stack(columns, axis=1).tolist() if len(text) else []
+    rows = [[i, *row, result["predictions"][i]] for i, row in enumerate(numbers)]
+    lines = ["%{text} · character %{customdata[0]}", f"unit {unit}: h = %{{customdata[1]:+.4f}}"]
+    k = 2
+    if c is not None:
+        lines.append("c = %{customdata[2]:+.4f}")
+        k = 3
+    if gates:
+        lines.append(
+            ", ".join(f"{name} %{{customdata[{k + j}]:.2f}}" for j, name in enumerate(GATES[cell]))
+        )
+        k += len(gates)
+    template = "<br>".join(lines) + f"%{{customdata[{k}]}}<extra></extra>"
+    return rows, template
 
 
 def set_unit(unit: int) -> None:
@@ -223,7 +233,7 @@ def unit_view(
     bound = 1.0 if state == "h" else max(float(np.abs(values).max()), 1e-6)
     st.plotly_chart(
         figures.text_heatmap(
-            text, values, hover_texts(text, result, unit, cell), title=title, bound=bound
+            text, values, hover_data(text, result, unit, cell), title=title, bound=bound
         ),
         key="fig_text",
     )
@@ -283,7 +293,7 @@ def generation_ui(cm: T.CharModel, unit: int) -> None:
             figures.text_heatmap(
                 whole,
                 result["states"]["h"][:, unit],
-                hover_texts(whole, result, unit, cm.cell),
+                hover_data(whole, result, unit, cm.cell),
                 title=f"Generated after {prime!r}, coloured by unit {unit}",
                 bound=1.0,
             ),

@@ -485,7 +485,7 @@ def text_grid_layout(text: str, columns: int = TEXT_COLUMNS) -> tuple[np.ndarray
 def text_heatmap(
     text: str,
     values: np.ndarray,
-    hover: list[str] | None = None,
+    hover: tuple[list[list], str] | None = None,
     title: str = "",
     bound: float | None = None,
     columns: int = TEXT_COLUMNS,
@@ -499,7 +499,9 @@ def text_heatmap(
     Args:
         text: the characters.
         values: one number per character.
-        hover: optional HTML-safe hover text per character.
+        hover: optional (fields, template): one list of HTML-safe hover fields per
+            character and the Plotly hovertemplate that shows them (`%{customdata[k]}` is
+            field k, `%{text}` the character).
         bound: the colour scale's ± bound (default: max |values|).
     """
     import html
@@ -509,11 +511,12 @@ def text_heatmap(
     width = int(cols.max()) + 1 if len(text) else 1
     z = np.full((n_rows, width), np.nan, np.float32)
     labels = np.full((n_rows, width), "", object)
-    tips = np.full((n_rows, width), "", object)
+    tips = np.full((n_rows, width), None, object)  # gaps: no hover (hoverongaps=False)
     z[rows, cols] = values
     labels[rows, cols] = [html.escape(VISIBLE.get(ch, ch), quote=False) for ch in text]
     if hover is not None:
-        tips[rows, cols] = hover
+        for row, col, fields in zip(rows, cols, hover[0], strict=True):
+            tips[row, col] = fields
     b = bound if bound is not None else float(np.nanmax(np.abs(values))) if len(text) else 1.0
     fig = go.Figure(
         go.Heatmap(
@@ -521,8 +524,9 @@ def text_heatmap(
             text=labels,
             texttemplate="%{text}",
             textfont=dict(family="DejaVu Sans Mono, monospace", size=12),
-            customdata=tips,
-            hovertemplate="%{customdata}<extra></extra>" if hover is not None else None,
+            customdata=tips if hover is not None else None,
+            hovertemplate=hover[1] if hover is not None else None,
+            hoverongaps=False,
             colorscale=DIVERGING,
             zmid=0.0,
             zmin=-(b or 1.0),

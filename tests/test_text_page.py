@@ -54,11 +54,19 @@ def test_the_held_out_snippet_is_coloured_by_the_best_in_string_unit(default_pag
     assert buttons[0] == f"unit {best} · r = {r:+.2f}"
 
 
-def test_hover_shows_the_units_value_and_the_top_5_next_characters(default_page):
+def test_hover_shows_the_units_value_gates_and_the_top_5_next_characters(default_page):
     heat = charts(default_page)["fig_text"]["data"][0]
-    first = heat["customdata"][0][0]
-    assert "unit" in first and "h = " in first
-    assert first.count("%") == 5  # five probabilities after "next:"
+    unit = default_page.number_input(key="text_unit").value
+    template = heat["hovertemplate"]
+    assert f"unit {unit}: h = %{{customdata[1]:+.4f}}" in template
+    assert "c = %{customdata[2]" in template and "forget %{customdata[4]:.2f}" in template
+    index, h, c, *gates, predictions = heat["customdata"][0][0]
+    trace = T.trace_text(T.load_char_model("lstm"), T.default_snippet())
+    assert index == 0
+    assert h == pytest.approx(trace.h[0, 0, 0, unit], abs=5e-5)
+    assert c == pytest.approx(trace.c[0, 0, 0, unit], abs=5e-5)
+    assert gates[1] == pytest.approx(trace.gates["forget"][0, 0, 0, unit], abs=5e-3)
+    assert predictions.startswith("<br>next: ") and predictions.count("%") == 5
 
 
 def test_pasted_html_is_escaped_before_it_reaches_the_page():
