@@ -137,13 +137,14 @@ def _check_index(field: str, value: Any, count: int, negative: bool = False) -> 
     return int(value) % count
 
 
-_jacobians: dict[str, Any] = {}
-_jacobian_lock = threading.Lock()
-#: Compiled Jacobian functions kept (each holds a small Keras layer).
-MAX_JACOBIANS = 16
+_reaches: dict[str, Any] = {}
+_reach_lock = threading.Lock()
+#: Memory-reach functions kept (each holds a small Keras layer and its compiled tiers).
+MAX_REACHES = 16
 #: connectivity carries units x batch_size x units derivatives back through each step (and
 #: TensorFlow ~10x that while it takes a step's derivative): 2**22 of them is ~170 MB.
-#: The char model's 512 units x 1 text and Explore's 64 x 64 are far below it.
+#: The char model (512 units, one text: 2**18) is far below it; on Explore, 256 units
+#: reach it at 64 samples.
 MAX_REACH_VALUES = 2**22
 
 
@@ -156,7 +157,7 @@ class _Reach:
     carrying ∂h_last/∂state back one step: the chain rule of backpropagation through
     time, with every derivative taken by TensorFlow from the cell's code. It equals the
     Jacobian of the whole layer (tests/test_analysis.py checks it against
-    `batch_jacobian` through the layer and against finite differences) and is 4x faster:
+    `batch_jacobian` through the layer and against finite differences) and is 3-4x faster:
     pfor over the layer's whole while-loop drags TensorLists through every step and
     cannot be compiled with XLA.
 
@@ -231,7 +232,7 @@ class _Reach:
 
     def __call__(self, x: np.ndarray, initial: list[np.ndarray], mask: np.ndarray) -> np.ndarray:
         """Norms (batch, steps) for inputs x (batch, steps, features); the caller holds
-        _jacobian_lock, as set_weights was called for this call."""
+        _reach_lock, as set_weights was called for this call."""
         from rnnviz.tracer import default_cache
 
         shape = (int(x.shape[0]), int(x.shape[1]))
@@ -273,12 +274,12 @@ def _reach_function(trace: Trace, dtype: str) -> _Reach:
         sort_keys=True,
         default=str,
     )
-    with _jacobian_lock:
-        fn = _jacobians.get(key)
+    with _reach_lock:
+        fn = _reaches.get(key)
         if fn is None:
-            if len(_jacobians) >= MAX_JACOBIANS:
-                _jacobians.pop(next(iter(_jacobians)))
-            fn = _jacobians[key] = _Reach(trace, dtype)
+            if len(_reaches) >= MAX_REACHES:
+                _reaches.pop(next(iter(_reaches)))
+            fn = _reaches[key] = _Reach(trace, dtype)
         return fn
 
 
@@ -318,7 +319,7 @@ def connectivity(
         mask = np.ones(x.shape[:2], bool)
     else:
         mask = np.ascontiguousarray(trace.mask[batch, :, : target + 1])
-    with _jacobian_lock:
+    with _reach_lock:
         reach.layer.set_weights(trace.weights)
         norms = reach(x, initial, mask)
     out = np.zeros((cfg.batch_size, cfg.num_steps))
