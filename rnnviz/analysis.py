@@ -181,10 +181,13 @@ class _Reach:
         x = tf.TensorSpec((None, None, self.num_features), dtype)  # any batch and length
         states = [tf.TensorSpec((None, self.units), dtype)] * self.num_states
         mask = tf.TensorSpec((None, None), tf.bool)
-        self.graph = tf.function(self._norms, input_signature=[x, states, mask])
+        target = tf.TensorSpec((), tf.int32)
+        self.graph = tf.function(self._norms, input_signature=[x, states, mask, target])
         self.xla = tf.function(self._norms, jit_compile=True)
 
-    def _norms(self, x: Any, initial: list[Any], mask: Any) -> Any:
+    def _norms(self, x: Any, initial: list[Any], mask: Any, target: Any) -> Any:
+        """(batch, steps): ‖∂h_target/∂x_t‖ for t ≤ target, 0 after. The target is an
+        argument, not a cut of x, so one compiled function serves every target."""
         import tensorflow as tf
 
         cell = self.layer.cell
@@ -227,10 +230,16 @@ class _Reach:
             return t - 1, adjoint, norms
 
         norms = tf.TensorArray(x.dtype, size=steps)
-        _, _, norms = tf.while_loop(lambda t, *_: t >= 0, backward, (steps - 1, adjoint, norms))
+        zeros = tf.zeros([batch], x.dtype)
+        _, norms = tf.while_loop(  # h_target depends on no later step
+            lambda t, _: t > target, lambda t, n: (t - 1, n.write(t, zeros)), (steps - 1, norms)
+        )
+        _, _, norms = tf.while_loop(lambda t, *_: t >= 0, backward, (target, adjoint, norms))
         return tf.transpose(norms.stack())  # (batch, steps)
 
-    def __call__(self, x: np.ndarray, initial: list[np.ndarray], mask: np.ndarray) -> np.ndarray:
+    def __call__(
+        self, x: np.ndarray, initial: list[np.ndarray], mask: np.ndarray, target: int
+    ) -> np.ndarray:
         """Norms (batch, steps) for inputs x (batch, steps, features); the caller holds
         _reach_lock, as set_weights was called for this call."""
         from rnnviz.tracer import default_cache
@@ -238,7 +247,7 @@ class _Reach:
         shape = (int(x.shape[0]), int(x.shape[1]))
         fn = self.xla if shape in self.xla_ready else self.graph
         try:
-            out = fn(x, initial, mask).numpy()
+            out = fn(x, initial, mask, np.int32(target)).numpy()
         finally:
             default_cache().busy_now()
         self.uses[shape] = self.uses.get(shape, 0) + 1
@@ -252,7 +261,7 @@ class _Reach:
             dtype = np.dtype(self.dtype)
             x = np.zeros((*shape, self.num_features), dtype)
             states = [np.zeros((shape[0], self.units), dtype)] * self.num_states
-            self.xla(x, states, np.ones(shape, bool))
+            self.xla(x, states, np.ones(shape, bool), np.int32(shape[1] - 1))
             self.xla_ready.add(shape)
 
         from rnnviz.tracer import default_cache
@@ -313,18 +322,12 @@ def connectivity(
         )
     reach = _reach_function(trace, dtype)
     inputs, _ = _in_step_order(trace)
-    x = np.ascontiguousarray(inputs[batch, :, : target + 1], dtype=dtype)
+    x = np.ascontiguousarray(inputs[batch], dtype=dtype)
     initial = [np.asarray(s, dtype=dtype) for s in trace.initial_states[batch]]
-    if trace.mask is None:
-        mask = np.ones(x.shape[:2], bool)
-    else:
-        mask = np.ascontiguousarray(trace.mask[batch, :, : target + 1])
+    mask = np.ones(x.shape[:2], bool) if trace.mask is None else trace.mask[batch]
     with _reach_lock:
         reach.layer.set_weights(trace.weights)
-        norms = reach(x, initial, mask)
-    out = np.zeros((cfg.batch_size, cfg.num_steps))
-    out[:, : target + 1] = norms
-    return out
+        return reach(x, initial, np.ascontiguousarray(mask), target).astype(np.float64)
 
 
 # ----- interventions ---------------------------------------------------------------------------

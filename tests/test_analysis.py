@@ -160,6 +160,21 @@ def test_connectivity_of_a_shape_used_twice_is_compiled_with_xla_and_gives_the_s
     np.testing.assert_allclose(analysis.connectivity(trace), first, rtol=1e-5, atol=1e-8)
 
 
+def test_every_target_step_of_a_trace_shares_one_compiled_function(monkeypatch):
+    from rnnviz import tracer
+
+    cache = tracer.EngineCache(xla="background", prewarm=False, quiet_s=0.0)
+    monkeypatch.setattr(tracer, "_default_cache", cache)
+    trace = small("lstm", hidden_size=2, num_steps=9)  # a shape no other test uses
+    graph = [analysis.connectivity(trace, target) for target in (8, 8, 3)]
+    cache.wait()
+    xla = [analysis.connectivity(trace, target) for target in (8, 3, 3, 5)]
+    cache.wait()
+    assert cache.xla_compiles == 1
+    np.testing.assert_allclose(xla[1], graph[2], rtol=1e-5, atol=1e-8)
+    np.testing.assert_array_equal(xla[3][:, 6:], 0)
+
+
 def test_a_layer_too_big_for_memory_reach_is_a_config_error_naming_batch_size(monkeypatch):
     monkeypatch.setattr(analysis, "MAX_REACH_VALUES", 9 * 2 - 1)  # 3 units, 2 samples: 18
     with pytest.raises(rnnviz.ConfigError, match=r"^batch_size=2 is invalid: .*at most 1 samples"):
