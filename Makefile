@@ -33,13 +33,13 @@ lint: $(VENV)/.dev
 test: $(VENV)/.dev chromium lint
 	$(PY) -m pytest
 
+# Every part runs even when an earlier one misses a goal; the target fails if any did.
+BENCHES = -m rnnviz.bench|-m rnnviz.bench_training|-m rnnviz.bench_analysis|-m rnnviz.bench_models|scripts/soak.py|scripts/load_test.py --sessions 1,8,30 --seconds 90
 bench: $(VENV)/.dev
-	$(PY) -m rnnviz.bench
-	$(PY) -m rnnviz.bench_training
-	$(PY) -m rnnviz.bench_analysis
-	$(PY) -m rnnviz.bench_models
-	$(PY) scripts/soak.py
-	$(PY) scripts/load_test.py --sessions 1,8,30 --seconds 90
+	@failed=""; parts='$(BENCHES)'; IFS='|'; for part in $$parts; do \
+	  IFS=' '; echo "== $(PY) $$part"; $(PY) $$part || failed="$$failed\n  $$part"; IFS='|'; \
+	done; \
+	if [ -n "$$failed" ]; then printf "make bench: goals missed in:$$failed\n"; exit 1; fi
 
 # A classroom on one server: N simulated students over Streamlit's websocket protocol.
 load-test: $(VENV)/.dev
