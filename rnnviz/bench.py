@@ -315,7 +315,7 @@ def measure_rapid_changes(repeats: int) -> list[str]:
     return [
         "rapid changes (8 new shapes back to back; slowest of the 8, median of "
         f"{repeats} repeats): app {app:.3f} s, compile-first {naive:.3f} s, "
-        f"ratio {app / naive:.2f} (goal <= 0.5)"
+        f"ratio {app / naive:.2f} (goal <= 0.5): {'PASS' if app / naive <= 0.5 else 'FAIL'}"
     ]
 
 
@@ -413,10 +413,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     rebuilt = measure_steady(fast, times, rng)
     print(f"new hidden_size, {slow} repeats ", end="", flush=True)
     measure_new_structure(slow, times, rng)
-    print(*report(times, rebuilt), sep="\n")
+    lines = report(times, rebuilt)
+    print(*lines, sep="\n")
     print(f"rapid changes, {slow} repeats ", end="", flush=True)
-    print(*measure_rapid_changes(slow), sep="\n")
-    return 0
+    lines += measure_rapid_changes(slow)
+    print(*lines[-1:], sep="\n")
+    return 1 if any("FAIL" in line for line in lines) else 0
 
 
 if __name__ == "__main__":
