@@ -202,7 +202,9 @@ def reach_ui(src: Source) -> None:
     with cols[1]:
         batch = pick_index("batch", cfg.num_batches, "why_batch")
     try:
-        reach = analysis.connectivity(src.trace, target, batch)
+        # Up to ~1 s on the char model's 512 units (one backward pass per unit).
+        with st.spinner("Taking the derivative of every unit back through every step…"):
+            reach = analysis.connectivity(src.trace, target, batch)
     except rnnviz.ConfigError as error:  # a layer too wide for the server's memory
         st.error(str(error), icon=":material/warning:")
         return
