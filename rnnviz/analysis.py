@@ -242,7 +242,7 @@ class _Reach:
     ) -> np.ndarray:
         """Norms (batch, steps) for inputs x (batch, steps, features); the caller holds
         _reach_lock, as set_weights was called for this call."""
-        from rnnviz.tracer import default_cache
+        from rnnviz.tracer import XLA_AFTER_RUNS, default_cache
 
         shape = (int(x.shape[0]), int(x.shape[1]))
         fn = self.xla if shape in self.xla_ready else self.graph
@@ -251,11 +251,12 @@ class _Reach:
         finally:
             default_cache().busy_now()
         self.uses[shape] = self.uses.get(shape, 0) + 1
-        if self.uses[shape] == 2 and shape not in self.xla_ready:
-            self._compile_later(shape)
+        if self.uses[shape] >= XLA_AFTER_RUNS and shape not in self.xla_ready:
+            # Asked again on later uses if a busy server dropped it; queued once at a time.
+            self._compile_later(shape, default_cache())
         return out
 
-    def _compile_later(self, shape: tuple[int, int]) -> None:
+    def _compile_later(self, shape: tuple[int, int], cache: Any) -> None:
         def compile_xla() -> None:
             # Runs on zeros while the serving tier keeps answering; its result is unused.
             dtype = np.dtype(self.dtype)
@@ -264,9 +265,7 @@ class _Reach:
             self.xla(x, states, np.ones(shape, bool), np.int32(shape[1] - 1))
             self.xla_ready.add(shape)
 
-        from rnnviz.tracer import default_cache
-
-        default_cache().compile_later(f"reach:{id(self)}:{shape}", compile_xla)
+        cache.compile_later(f"reach:{id(self)}:{shape}", compile_xla)
 
 
 def _reach_function(trace: Trace, dtype: str) -> _Reach:

@@ -499,7 +499,7 @@ class EngineCache:
         try:
             results = engine.run(inputs, *args, xla=self.xla, **kwargs)
         finally:
-            self._last_run = time.monotonic()
+            self.busy_now()
         shape = tuple(int(n) for n in inputs.shape[:3])
         engine.shape_runs[shape] += 1
         batch_size = shape[1]
@@ -562,8 +562,8 @@ class EngineCache:
             self._charge(key, twin)
 
     def busy_now(self) -> None:
-        """Notes foreground work done outside run() (e.g. an analysis): background work
-        waits for quiet after it too."""
+        """Notes that foreground work (a run, or an analysis) has just ended: background
+        work waits for quiet after it."""
         self._last_run = time.monotonic()
 
     def compile_later(self, job: str, compile_xla: Callable[[], None]) -> None:

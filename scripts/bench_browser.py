@@ -290,9 +290,7 @@ def held_out_text(length: int = 2000) -> str:
     """`length` characters of held-out Python: the Text page's snippet, continued."""
     from rnnviz import text as T
 
-    source = T.corpus()["pprint.py"]
-    start = source.index(T.default_snippet()[:40])
-    return source[start : start + length]
+    return T.default_snippet(2 * length)[:length]
 
 
 def measure_text_unit(browser, work: Path, changes: int, warmup: int, timeout_ms: int) -> dict:
