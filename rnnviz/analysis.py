@@ -5,6 +5,7 @@ Importing this module loads no TensorFlow.
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -106,9 +107,10 @@ def _in_step_order(trace: Trace) -> tuple[np.ndarray, dict[str, Any]]:
     return trace.inputs, kwargs
 
 
-def _layer_for(trace: Trace, dtype: str = "float32") -> Any:
+def _layer_for(trace: Trace, dtype: str = "float32", **overrides: Any) -> Any:
     """Returns a genuine Keras layer with the trace's configuration and weights, stateless,
-    that reads the steps in the trace's order (see _in_step_order)."""
+    that reads the steps in the trace's order (see _in_step_order); `overrides` are Keras
+    arguments that change how it computes, not what."""
     from rnnviz.tracer import LAYER_CLASSES
 
     _, kwargs = _in_step_order(trace)
@@ -122,6 +124,7 @@ def _layer_for(trace: Trace, dtype: str = "float32") -> Any:
     kwargs.update(return_sequences=True, return_state=False, stateful=False, dtype=dtype)
     if trace.config.cell == "gru":
         kwargs.setdefault("reset_after", trace.config.reset_after)
+    kwargs.update(overrides)
     layer = LAYER_CLASSES[trace.config.cell](**kwargs)
     layer.build((None, None, trace.config.num_features))
     layer.set_weights(trace.weights)
@@ -146,20 +149,32 @@ MAX_REACHES = 16
 #: The char model (512 units, one text: 2**18) is far below it; on Explore, 256 units
 #: reach it at 64 samples.
 MAX_REACH_VALUES = 2**22
+#: connectivity takes the units' derivatives in this many parts at the same time, one per
+#: core TensorFlow's inter-op threads can use (decision 46): on 2 cores 2 parts take
+#: 0.6x the time of one.
+REACH_PARTS = min(2, os.cpu_count() or 1)
+#: Below this many products per unit row and step (units² x batch_size x gates), the
+#: second part costs more than it saves: 16 LSTM units x 2 samples take 1.1 ms in one
+#: part, 1.3 in two; 64 SimpleRNN units x 8 samples 3.3 ms in one, 2.3 in two.
+REACH_SPLIT_FROM = 2**14
 
 
 class _Reach:
-    """Norms of ∂h_last/∂x_t for every step t, by backpropagation through a genuine cell.
+    """Norms of ∂h_target/∂x_t for every step t, by backpropagation through a genuine cell.
 
-    The Keras layer's own cell (`layer.cell`, which the layer calls once per step) runs
-    forward from the initial state; then, step by step from the last, tf.GradientTape
-    takes the cell's vector-Jacobian product for all units at once (vectorised by pfor),
-    carrying ∂h_last/∂state back one step: the chain rule of backpropagation through
-    time, with every derivative taken by TensorFlow from the cell's code. It equals the
-    Jacobian of the whole layer (tests/test_analysis.py checks it against
-    `batch_jacobian` through the layer and against finite differences) and is 3-4x faster:
-    pfor over the layer's whole while-loop drags TensorLists through every step and
-    cannot be compiled with XLA.
+    From the target step back to the first, tf.GradientTape takes the vector-Jacobian
+    product of the Keras layer's own cell (`layer.cell`, which the layer calls once per
+    step) at the state the trace holds before that step, for all units at once
+    (vectorised by pfor), carrying ∂h_target/∂state back one step: the chain rule of
+    backpropagation through time, with every derivative taken by TensorFlow from the
+    cell's code. It equals the Jacobian of the whole layer (tests/test_analysis.py checks
+    it against `batch_jacobian` through the layer and against finite differences).
+
+    The states are the trace's own (the genuine layer's, decision 46), so no forward pass
+    is repeated; in float64 a forward loop of the cell recomputes them in float64. The
+    units' rows are split into REACH_PARTS parts that TensorFlow's inter-op threads take
+    at the same time, one per core: each step's products are too small for one call to
+    keep two cores busy.
 
     Two tiers, as for the forward trace: a graph for any shape, traced once per layer
     configuration; and, from a shape's second use, an XLA executable compiled in quiet
@@ -170,23 +185,101 @@ class _Reach:
     def __init__(self, trace: Trace, dtype: str):
         import tensorflow as tf
 
-        self.layer = _layer_for(trace, dtype)
+        # A GRU computes with implementation=1 here, one product per gate: the same
+        # numbers, but its derivative has no slices of one product, whose gradients XLA
+        # fuses into a slow padded sum (10.8 -> 5.8 ms on the benchmark's size, decision 46).
+        # An LSTM's is fastest as it is (implementation=1: 8.0 ms instead of 6.8).
+        faster = {"implementation": 1} if trace.config.cell == "gru" else {}
+        self.layer = _layer_for(trace, dtype, **faster)
         self.num_features = trace.config.num_features
         self.units = trace.config.hidden_size
         self.num_states = len(trace.config.state_names)
         self.dtype = dtype
         self.masked = trace.mask is not None
+        self.gates = {"lstm": 4, "gru": 3}.get(trace.config.cell, 1)
         self.xla_ready: set[tuple[int, int]] = set()
         self.uses: dict[tuple[int, int], int] = {}
+        self._tiers: dict[tuple[bool, int], Any] = {}
         x = tf.TensorSpec((None, None, self.num_features), dtype)  # any batch and length
-        states = [tf.TensorSpec((None, self.units), dtype)] * self.num_states
+        initial = [tf.TensorSpec((None, self.units), dtype)] * self.num_states
+        before = [tf.TensorSpec((None, None, self.units), dtype)] * self.num_states
         mask = tf.TensorSpec((None, None), tf.bool)
-        target = tf.TensorSpec((), tf.int32)
-        self.graph = tf.function(self._norms, input_signature=[x, states, mask, target])
-        self.xla = tf.function(self._norms, jit_compile=True)
+        scalar = tf.TensorSpec((), tf.int32)
+        weights = [tf.TensorSpec(v.shape, dtype) for v in self.layer.weights]
+        self._specs = [x, before, mask, scalar, weights]
+        self.forward = tf.function(self._forward, input_signature=[x, initial, mask, weights])
 
-    def _norms(self, x: Any, initial: list[Any], mask: Any, target: Any) -> Any:
-        """(batch, steps): ‖∂h_target/∂x_t‖ for t ≤ target, 0 after. The target is an
+    def parts_for(self, batch_size: int) -> int:
+        """How many parts the units' rows are taken in for a batch of batch_size: one
+        below REACH_SPLIT_FROM products per unit row and step."""
+        if self.units**2 * batch_size * self.gates < REACH_SPLIT_FROM:
+            return 1
+        return max(1, min(REACH_PARTS, self.units))
+
+    def tier(self, xla: bool, parts: int) -> Any:
+        """The graph (any shape) or XLA (compiled per shape) function taking the norms in
+        `parts` parts; built on first use, traced on its first call."""
+        import tensorflow as tf
+
+        with _reach_lock:
+            fn = self._tiers.get((xla, parts))
+            if fn is None:
+                rows = -(-self.units // parts)  # units' rows per part
+                scalar, weights = self._specs[3], self._specs[4]
+
+                def one(x: Any, before: Any, mask: Any, target: Any, first: Any, w: Any) -> Any:
+                    return self._part(x, before, mask, target, first, w, rows)
+
+                part = tf.function(
+                    one, input_signature=[*self._specs[:4], scalar, weights], jit_compile=xla
+                )
+                fn = self._tiers[(xla, parts)] = tf.function(
+                    self._norms(part, parts, rows), input_signature=self._specs
+                )
+            return fn
+
+    def _weights(self, weights: list[Any]) -> Any:
+        """A scope in which the cell reads `weights` instead of its variables: no call
+        assigns them, so calls need no lock and no set_weights (~0.2-0.5 ms)."""
+        import keras
+
+        return keras.StatelessScope(
+            state_mapping=list(zip(self.layer.weights, weights, strict=True))
+        )
+
+    def _forward(self, x: Any, initial: list[Any], mask: Any, weights: list[Any]) -> list[Any]:
+        """Each state before each step, (steps, batch, units), as the cell computes them."""
+        import tensorflow as tf
+
+        cell = self.layer.cell
+        steps = tf.shape(x)[1]
+        xs = tf.transpose(x, (1, 0, 2))  # (steps, batch, features)
+        ms = tf.transpose(mask)[:, :, None]  # (steps, batch, 1)
+
+        def step(t: Any, states: list[Any], before: list[Any]) -> tuple[Any, ...]:
+            before = [b.write(t, s) for b, s in zip(before, states, strict=True)]
+            _, new = cell(xs[t], list(states), training=False)
+            # a masked step leaves the state as it was, as in the layer
+            new = [tf.where(ms[t], n, s) for n, s in zip(new, states, strict=True)]
+            return t + 1, new, before
+
+        before = [tf.TensorArray(x.dtype, size=steps) for _ in initial]
+        with self._weights(weights):
+            _, _, before = tf.while_loop(lambda t, *_: t < steps, step, (0, list(initial), before))
+        return [b.stack() for b in before]
+
+    def _part(
+        self,
+        x: Any,
+        before: list[Any],
+        mask: Any,
+        target: Any,
+        first: Any,
+        weights: list[Any],
+        rows: int,
+    ) -> Any:
+        """(batch, steps): Σ ‖∂h_target[u]/∂x_t‖² over units u = first .. first+rows-1 (a
+        unit past the last adds nothing), for t ≤ target; 0 after. The target is an
         argument, not a cut of x, so one compiled function serves every target."""
         import tensorflow as tf
 
@@ -194,23 +287,12 @@ class _Reach:
         batch, steps = tf.shape(x)[0], tf.shape(x)[1]
         xs = tf.transpose(x, (1, 0, 2))  # (steps, batch, features)
         ms = tf.transpose(mask)[:, :, None]  # (steps, batch, 1)
+        # ∂h_target[u]/∂state for each unit u of the part: (rows, batch, units) per state.
+        ones = tf.one_hot(first + tf.range(rows), self.units, dtype=x.dtype)
+        eye = tf.tile(ones[:, None, :], [1, batch, 1])
+        adjoint = [eye] + [tf.zeros_like(eye)] * (len(before) - 1)
 
-        def forward(t: Any, states: list[Any], before: list[Any]) -> tuple[Any, ...]:
-            before = [b.write(t, s) for b, s in zip(before, states, strict=True)]
-            _, new = cell(xs[t], list(states), training=False)
-            if self.masked:  # a masked step leaves the state as it was, as in the layer
-                new = [tf.where(ms[t], n, s) for n, s in zip(new, states, strict=True)]
-            return t + 1, new, before
-
-        before = [tf.TensorArray(x.dtype, size=steps) for _ in initial]
-        _, _, before = tf.while_loop(lambda t, *_: t < steps, forward, (0, list(initial), before))
-        before = [b.stack() for b in before]  # state before each step: (steps, batch, units)
-
-        # ∂h_last/∂state for each unit of h_last: (units, batch, units) per state.
-        eye = tf.tile(tf.eye(self.units, dtype=x.dtype)[:, None, :], [1, batch, 1])
-        adjoint = [eye] + [tf.zeros_like(eye)] * (len(initial) - 1)
-
-        def backward(t: Any, adjoint: list[Any], norms: Any) -> tuple[Any, ...]:
+        def backward(t: Any, adjoint: list[Any], squares: Any) -> tuple[Any, ...]:
             xt, states = xs[t], [b[t] for b in before]
             with tf.GradientTape() as tape:
                 tape.watch([xt, *states])
@@ -226,32 +308,64 @@ class _Reach:
                 adjoint = [a + on * (d - a) for d, a in zip(dstates, adjoint, strict=True)]
             else:
                 adjoint = dstates
-            norms = norms.write(t, tf.sqrt(tf.reduce_sum(dx * dx, axis=(0, 2))))
-            return t - 1, adjoint, norms
+            row = tf.reduce_sum(dx * dx, axis=(0, 2))
+            squares = tf.tensor_scatter_nd_update(squares, [[t]], row[None])
+            return t - 1, adjoint, squares
 
-        norms = tf.TensorArray(x.dtype, size=steps)
-        zeros = tf.zeros([batch], x.dtype)
-        _, norms = tf.while_loop(  # h_target depends on no later step
-            lambda t, _: t > target, lambda t, n: (t - 1, n.write(t, zeros)), (steps - 1, norms)
-        )
-        _, _, norms = tf.while_loop(lambda t, *_: t >= 0, backward, (target, adjoint, norms))
-        return tf.transpose(norms.stack())  # (batch, steps)
+        squares = tf.zeros([steps, batch], x.dtype)  # h_target depends on no later step
+        with self._weights(weights):
+            _, _, squares = tf.while_loop(
+                lambda t, *_: t >= 0, backward, (target, adjoint, squares)
+            )
+        return tf.transpose(squares)  # (batch, steps)
+
+    @staticmethod
+    def _norms(part: Any, parts: int, rows: int) -> Any:
+        """The norms from `part` run once per part; independent calls, so TensorFlow runs
+        them on its inter-op threads at the same time."""
+        import tensorflow as tf
+
+        def norms(x: Any, before: list[Any], mask: Any, target: Any, weights: list[Any]) -> Any:
+            squares = [part(x, before, mask, target, i * rows, weights) for i in range(parts)]
+            return tf.sqrt(tf.add_n(squares))
+
+        return norms
+
+    def states_before(
+        self, trace: Trace, batch: int, x: np.ndarray, mask: np.ndarray, weights: list[np.ndarray]
+    ) -> list[np.ndarray]:
+        """Each state before each step of batch `batch`, (steps, batch_size, units): the
+        initial state, then the trace's states; recomputed in float64 for that dtype."""
+        initial = [np.asarray(s, dtype=self.dtype) for s in trace.initial_states[batch]]
+        if self.dtype != "float32":
+            return [s.numpy() for s in self.forward(x, initial, mask, weights)]
+        before = []
+        for name, start in zip(trace.config.state_names, initial, strict=True):
+            after = np.asarray(trace.state(name)[batch], dtype=self.dtype)  # (batch, steps, units)
+            sequence = np.concatenate([start[:, None], after[:, :-1]], axis=1)
+            before.append(np.ascontiguousarray(sequence.transpose(1, 0, 2)))
+        return before
 
     def __call__(
-        self, x: np.ndarray, initial: list[np.ndarray], mask: np.ndarray, target: int
+        self,
+        x: np.ndarray,
+        before: list[np.ndarray],
+        mask: np.ndarray,
+        target: int,
+        weights: list[np.ndarray],
     ) -> np.ndarray:
-        """Norms (batch, steps) for inputs x (batch, steps, features); the caller holds
-        _reach_lock, as set_weights was called for this call."""
+        """Norms (batch, steps) for inputs x (batch, steps, features)."""
         from rnnviz.tracer import XLA_AFTER_RUNS, default_cache
 
         shape = (int(x.shape[0]), int(x.shape[1]))
-        fn = self.xla if shape in self.xla_ready else self.graph
+        fn = self.tier(shape in self.xla_ready, self.parts_for(shape[0]))
         try:
-            out = fn(x, initial, mask, np.int32(target)).numpy()
+            out = fn(x, before, mask, np.int32(target), weights).numpy()
         finally:
             default_cache().busy_now()
-        self.uses[shape] = self.uses.get(shape, 0) + 1
-        if self.uses[shape] >= XLA_AFTER_RUNS and shape not in self.xla_ready:
+        with _reach_lock:
+            self.uses[shape] = uses = self.uses.get(shape, 0) + 1
+        if uses >= XLA_AFTER_RUNS and shape not in self.xla_ready:
             # Asked again on later uses if a busy server dropped it; queued once at a time.
             self._compile_later(shape, default_cache())
         return out
@@ -261,8 +375,10 @@ class _Reach:
             # Runs on zeros while the serving tier keeps answering; its result is unused.
             dtype = np.dtype(self.dtype)
             x = np.zeros((*shape, self.num_features), dtype)
-            states = [np.zeros((shape[0], self.units), dtype)] * self.num_states
-            self.xla(x, states, np.ones(shape, bool), np.int32(shape[1] - 1))
+            before = [np.zeros((shape[1], shape[0], self.units), dtype)] * self.num_states
+            weights = [np.zeros(v.shape, dtype) for v in self.layer.weights]
+            xla = self.tier(True, self.parts_for(shape[0]))
+            xla(x, before, np.ones(shape, bool), np.int32(shape[1] - 1), weights)
             self.xla_ready.add(shape)
 
         cache.compile_later(f"reach:{id(self)}:{shape}", compile_xla)
@@ -298,7 +414,7 @@ def connectivity(
 
     Entry (s, t) is the Frobenius norm of the Jacobian ∂h_target/∂x_t (units × features) of
     sample s of batch `batch`, computed by tf.GradientTape through the genuine Keras cell of
-    a layer with the trace's weights, from the state that batch started with (see
+    a layer with the trace's weights, at the states the trace holds for that batch (see
     _Reach). Zero after target_step.
     Steps are the trace's: for a go_backwards layer, step t is the t-th step it read; a
     masked step (Trace.mask) is skipped as Keras skips it, so nothing depends on it.
@@ -322,11 +438,11 @@ def connectivity(
     reach = _reach_function(trace, dtype)
     inputs, _ = _in_step_order(trace)
     x = np.ascontiguousarray(inputs[batch], dtype=dtype)
-    initial = [np.asarray(s, dtype=dtype) for s in trace.initial_states[batch]]
     mask = np.ones(x.shape[:2], bool) if trace.mask is None else trace.mask[batch]
-    with _reach_lock:
-        reach.layer.set_weights(trace.weights)
-        return reach(x, initial, np.ascontiguousarray(mask), target).astype(np.float64)
+    mask = np.ascontiguousarray(mask)
+    weights = [np.asarray(w, dtype=dtype) for w in trace.weights]
+    before = reach.states_before(trace, batch, x, mask, weights)
+    return reach(x, before, mask, target, weights).astype(np.float64)
 
 
 # ----- interventions ---------------------------------------------------------------------------

@@ -85,9 +85,11 @@ def oracle_h(trace, x, batch=0):
     return states[0]
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru", "simple_rnn"])
+@pytest.mark.parametrize("cell", ["lstm", "gru", "gru reset before", "simple_rnn"])
 def test_connectivity_equals_central_finite_differences_of_the_oracle(cell):
-    trace = small(cell)
+    reset_before = cell == "gru reset before"
+    cell = cell.split()[0]
+    trace = small(cell, reset_after=False) if reset_before else small(cell)
     target = 4
     reach = analysis.connectivity(trace, target_step=target, batch=1, dtype="float64")
     x = trace.inputs[1].astype(np.float64)
@@ -102,7 +104,9 @@ def test_connectivity_equals_central_finite_differences_of_the_oracle(cell):
             from tests.oracle import recur
 
             def h_at(inputs):
-                states, _ = recur(cell, inputs, trace.weights, trace.initial_states[1])
+                states, _ = recur(
+                    cell, inputs, trace.weights, trace.initial_states[1], trace.config.reset_after
+                )
                 return states[0][:, target]
 
             columns.append((h_at(up) - h_at(down)) / (2 * eps))
@@ -173,6 +177,32 @@ def test_every_target_step_of_a_trace_shares_one_compiled_function(monkeypatch):
     assert cache.xla_compiles == 1
     np.testing.assert_allclose(xla[1], graph[2], rtol=1e-5, atol=1e-8)
     np.testing.assert_array_equal(xla[3][:, 6:], 0)
+
+
+def test_connectivity_taken_in_parts_equals_it_taken_whole(monkeypatch):
+    trace = small("lstm", hidden_size=5, num_steps=7)
+    monkeypatch.setattr(analysis, "_reaches", {})
+    monkeypatch.setattr(analysis, "REACH_PARTS", 1)
+    whole = analysis.connectivity(trace, 6, batch=1)
+    assert analysis._reach_function(trace, "float32").parts_for(2) == 1
+    monkeypatch.setattr(analysis, "_reaches", {})
+    monkeypatch.setattr(analysis, "REACH_PARTS", 3)  # rows of 2 units: the last part has 1
+    monkeypatch.setattr(analysis, "REACH_SPLIT_FROM", 0)
+    assert analysis._reach_function(trace, "float32").parts_for(2) == 3
+    np.testing.assert_allclose(analysis.connectivity(trace, 6, batch=1), whole, rtol=1e-6)
+
+
+def test_connectivity_of_two_traces_at_once_from_two_threads_equals_each_alone():
+    from concurrent.futures import ThreadPoolExecutor
+
+    traces = [small("gru", hidden_size=4, seed=seed) for seed in (1, 2)]  # one layer shape
+    alone = [analysis.connectivity(t) for t in traces]
+    assert not np.allclose(alone[0], alone[1])
+    with ThreadPoolExecutor(2) as pool:
+        for _ in range(5):
+            together = list(pool.map(analysis.connectivity, traces))
+            for got, expected in zip(together, alone, strict=True):
+                np.testing.assert_allclose(got, expected, rtol=1e-6)
 
 
 def test_a_layer_too_big_for_memory_reach_is_a_config_error_naming_batch_size(monkeypatch):
