@@ -174,12 +174,12 @@ class _Reach:
     is repeated; in float64 a forward loop of the cell recomputes them in float64. The
     units' rows are split into REACH_PARTS parts that TensorFlow's inter-op threads take
     at the same time, one per core: each step's products are too small for one call to
-    keep two cores busy.
+    keep two cores busy (a layer below REACH_SPLIT_FROM keeps one part).
 
     Two tiers, as for the forward trace: a graph for any shape, traced once per layer
-    configuration; and, from a shape's second use, an XLA executable compiled in quiet
-    time by the engine cache's background thread (counted in its cap on compiles), which
-    later calls of that shape use. No call waits on a compile.
+    configuration and number of parts; and, from a shape's second use, an XLA executable
+    compiled in quiet time by the engine cache's background thread (counted in its cap on
+    compiles), which later calls of that shape use. No call waits on a compile.
     """
 
     def __init__(self, trace: Trace, dtype: str):
