@@ -5,7 +5,9 @@ Run it with `python -m rnnviz.bench_analysis` (part of `make bench`).
 Analyses, on an LSTM with hidden_size 64, 100 steps, batch 8 (one batch), each ratio of
 medians measured interleaved with the forward trace it is compared with:
 1. connectivity(trace) / the forward Trace (rnnviz.run); both at their steady state, XLA. Goal <= 3.
-   Also printed: its matrix products alone (the floor), and the same ratio for GRU and SimpleRNN.
+   Also printed: its matrix products alone (the floor), the ratio with each timed back to
+   back instead of interleaved (also in a process held to one core), and the interleaved
+   ratio for GRU and SimpleRNN.
 2. intervene(trace, step=50) / the forward Trace. Goal <= 1.2.
 3. match() over 20,000 steps x 256 units. Goal <= 0.5 s.
 
@@ -80,6 +82,19 @@ def products_alone(trace: rnnviz.Trace):
     return lambda: together(rows).numpy()
 
 
+def back_to_back(cfg: rnnviz.RunConfig, repeats: int) -> tuple[float, float]:
+    """Median seconds of the forward trace, then of connectivity, each in a block of calls."""
+    trace = rnnviz.run(cfg)
+    rnnviz.run(cfg)
+    analysis.connectivity(trace)
+    analysis.connectivity(trace)
+    settle()
+    traces = [rnnviz.run(cfg.replace(seed=i % 4)) for i in range(repeats)]
+    alone = [timed(lambda i=i: rnnviz.run(cfg.replace(seed=i % 4))) for i in range(repeats)]
+    block = [timed(lambda t=t: analysis.connectivity(t)) for t in traces]
+    return statistics.median(alone), statistics.median(block)
+
+
 def reach_ratio(cfg: rnnviz.RunConfig, repeats: int) -> tuple[float, float]:
     """Median seconds of the forward trace and of connectivity, interleaved, steady state."""
     trace = rnnviz.run(cfg)
@@ -124,6 +139,12 @@ def analyses(repeats: int) -> list[tuple[str, float, str, bool]]:
                  f"{f * 1000:.1f} ms)", r, "<= 3", r <= 3))  # fmt: skip
     rows.append((f"  its matrix products alone, XLA / forward trace "
                  f"({statistics.median(floor) * 1000:.1f} ms)", p, "", True))  # fmt: skip
+    # Interleaving lets connectivity's two busy cores slow the forward trace after it;
+    # each timed in a block of its own, the forward trace is at its fastest.
+    f2, r2 = back_to_back(CFG, repeats)
+    rows.append((f"  the same, each timed back to back ({r2 * 1000:.1f} ms / {f2 * 1000:.1f} ms)",
+                 r2 / f2, "", True))  # fmt: skip
+    rows += one_core(repeats)
     rows.append((f"intervene(step 50) / forward trace ({statistics.median(change) * 1000:.1f} ms)",
                  c, "<= 1.2", c <= 1.2))  # fmt: skip
     for cell in ("gru", "simple_rnn"):  # the goal names no cell; these are for the record
@@ -144,6 +165,22 @@ def analyses(repeats: int) -> list[tuple[str, float, str, bool]]:
     m = statistics.median(times)
     rows.append(("match over 20,000 steps x 256 units (s)", m, "<= 0.5", m <= 0.5))
     return rows
+
+
+def one_core(repeats: int) -> list[tuple[str, float, str, bool]]:
+    """connectivity / forward trace, back to back, in a process held to one core: how the
+    ratio depends on the cores the machine has (Linux only; nothing elsewhere)."""
+    if not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2:
+        return []
+    code = (
+        "import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); "
+        "from rnnviz import bench_analysis as b; "
+        f"f, r = b.back_to_back(b.CFG, {repeats}); print(f, r)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    f, r = (float(v) for v in out.stdout.split()[-2:])
+    return [(f"  the same on one core, back to back ({r * 1000:.1f} ms / {f * 1000:.1f} ms)",
+             r / f, "", True)]  # fmt: skip
 
 
 # TensorFlow's import (~3 s) is the app's start-up cost, paid once per server; not timed.
