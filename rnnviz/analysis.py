@@ -5,14 +5,13 @@ Importing this module loads no TensorFlow.
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from rnnviz.config import ConfigError, Described
+from rnnviz.config import ConfigError, Described, usable_cores
 from rnnviz.trace import Trace
 
 
@@ -150,9 +149,9 @@ MAX_REACHES = 16
 #: reach it at 64 samples.
 MAX_REACH_VALUES = 2**22
 #: connectivity takes the units' derivatives in this many parts at the same time, one per
-#: core TensorFlow's inter-op threads can use (decision 46): on 2 cores 2 parts take
-#: 0.6x the time of one.
-REACH_PARTS = min(2, os.cpu_count() or 1)
+#: core this process may run on, at most 4 (decision 46): on 2 cores 2 parts take 0.6x
+#: the time of one (3 parts on 2 cores are slower than 2; more cores were not measured).
+REACH_PARTS = min(4, usable_cores())
 #: Below this many products per unit row and step (units² x batch_size x gates), the
 #: second part costs more than it saves: 16 LSTM units x 2 samples take 1.1 ms in one
 #: part, 1.3 in two; 64 SimpleRNN units x 8 samples 3.3 ms in one, 2.3 in two.

@@ -53,6 +53,7 @@ import numpy as np
 import tensorflow as tf
 
 import rnnviz
+from rnnviz.config import usable_cores
 from rnnviz.signals import make_inputs
 from rnnviz.tracer import EngineCache, layer_kwargs
 
@@ -349,7 +350,7 @@ def numpy_blas() -> str:
 
 def machine_info() -> list[str]:
     cpus = os.cpu_count()
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cpus
+    usable = usable_cores()
     return [
         f"platform   {platform.platform()}",
         f"cpu        {cpu_model()}, {cpus} logical CPUs ({usable} usable)",

@@ -40,6 +40,13 @@ MAX_TRACE_VALUES = 4_000_000
 MAX_INPUT_VALUES = 4_000_000
 
 
+def usable_cores() -> int:
+    """The number of cores this process may run on (its CPU affinity where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def env_int(name: str, default: int, minimum: int, environ: Mapping[str, str] | None = None) -> int:
     """The whole number in environment variable `name` (`default` when unset or empty).
 

@@ -98,3 +98,13 @@ def test_initial_state_of_wrong_shape_is_the_keras_shape_error_made_clear():
     # seeds/000: assigning a (10, 2) state to a (10, 8) layer.
     with pytest.raises(ConfigError, match=r"initial_state\[0\]=shape \(2, 2\).*\(2, 8\)"):
         rnnviz.run(RunConfig(cell="gru"), initial_state=[np.zeros((2, 2))])
+
+
+def test_usable_cores_are_those_of_the_process_affinity_not_the_machine(monkeypatch):
+    import os
+
+    from rnnviz.config import usable_cores
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 3, 5}, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    assert usable_cores() == 3
