@@ -82,13 +82,19 @@ def products_alone(trace: rnnviz.Trace):
     return lambda: together(rows).numpy()
 
 
-def back_to_back(cfg: rnnviz.RunConfig, repeats: int) -> tuple[float, float]:
-    """Median seconds of the forward trace, then of connectivity, each in a block of calls."""
+def steady(cfg: rnnviz.RunConfig) -> None:
+    """Brings the forward trace and connectivity of cfg's shape to their steady state: a
+    shape's second use queues its XLA compile, which settle() waits for."""
     trace = rnnviz.run(cfg)
     rnnviz.run(cfg)
     analysis.connectivity(trace)
     analysis.connectivity(trace)
     settle()
+
+
+def back_to_back(cfg: rnnviz.RunConfig, repeats: int) -> tuple[float, float]:
+    """Median seconds of the forward trace, then of connectivity, each in a block of calls."""
+    steady(cfg)
     traces = [rnnviz.run(cfg.replace(seed=i % 4)) for i in range(repeats)]
     alone = [timed(lambda i=i: rnnviz.run(cfg.replace(seed=i % 4))) for i in range(repeats)]
     block = [timed(lambda t=t: analysis.connectivity(t)) for t in traces]
@@ -97,11 +103,7 @@ def back_to_back(cfg: rnnviz.RunConfig, repeats: int) -> tuple[float, float]:
 
 def reach_ratio(cfg: rnnviz.RunConfig, repeats: int) -> tuple[float, float]:
     """Median seconds of the forward trace and of connectivity, interleaved, steady state."""
-    trace = rnnviz.run(cfg)
-    rnnviz.run(cfg)
-    analysis.connectivity(trace)
-    analysis.connectivity(trace)
-    settle()
+    steady(cfg)
     forward, reach = [], []
     for i in range(repeats):
         seeded = cfg.replace(seed=i % 4)
