@@ -213,7 +213,7 @@ class _Reach:
         below REACH_SPLIT_FROM products per unit row and step."""
         if self.units**2 * batch_size * self.gates < REACH_SPLIT_FROM:
             return 1
-        return max(1, min(REACH_PARTS, self.units))
+        return min(REACH_PARTS, self.units)
 
     def tier(self, xla: bool, parts: int) -> Any:
         """The graph (any shape) or XLA (compiled per shape) function taking the norms in
@@ -224,13 +224,13 @@ class _Reach:
             fn = self._tiers.get((xla, parts))
             if fn is None:
                 rows = -(-self.units // parts)  # units' rows per part
-                scalar, weights = self._specs[3], self._specs[4]
+                x, before, mask, scalar, weights = self._specs
 
                 def one(x: Any, before: Any, mask: Any, target: Any, first: Any, w: Any) -> Any:
                     return self._part(x, before, mask, target, first, w, rows)
 
                 part = tf.function(
-                    one, input_signature=[*self._specs[:4], scalar, weights], jit_compile=xla
+                    one, input_signature=[x, before, mask, scalar, scalar, weights], jit_compile=xla
                 )
                 fn = self._tiers[(xla, parts)] = tf.function(
                     self._norms(part, parts, rows), input_signature=self._specs
