@@ -10,10 +10,10 @@ import streamlit as st
 
 import rnnviz
 from app_pages.runtime import cached
-from rnnviz import export, figures
-from rnnviz.config import CELLS, INITIAL_STATES, LIMITS, SIGNALS
-from rnnviz.presets import PRESETS, PRESETS_BY_KEY
-from rnnviz.urlstate import CELL_LABELS, VIEW_LABELS, VIEWS, read_query
+from rnnviz.core.config import CELLS, INITIAL_STATES, LIMITS, SIGNALS
+from rnnviz.views import export, figures
+from rnnviz.views.presets import PRESETS, PRESETS_BY_KEY
+from rnnviz.views.urlstate import CELL_LABELS, VIEW_LABELS, VIEWS, read_query
 
 BIND = "query-params"  # every control lives in the URL: a link restores the view exactly
 HELP = {
@@ -163,7 +163,7 @@ def trace_of(cfg: rnnviz.RunConfig, spinner: bool = True) -> rnnviz.Trace:
 
 @st.cache_data(show_spinner="Running the Keras 2 idioms on Keras 3…")
 def keras2_idioms() -> list:
-    from rnnviz.keras2 import keras2_idioms as run_idioms
+    from rnnviz.views.keras2 import keras2_idioms as run_idioms
 
     return run_idioms()
 
@@ -374,7 +374,7 @@ def step_view(cfg: rnnviz.RunConfig) -> None:
         t = pick("timestep t (0 = first)", cfg.num_steps, "t")
     with cols[3]:
         unit = pick("unit", cfg.hidden_size, "unit")
-    from rnnviz.equations import step_equations
+    from rnnviz.views.equations import step_equations
 
     for line in step_equations(trace, batch, sample, t, unit):
         st.latex(line)
@@ -413,7 +413,7 @@ def code_view(cfg: rnnviz.RunConfig) -> None:
 
 def state_trap_ui() -> None:
     """seeds/000's `states[0] = K.variable(...)`, beside the Keras 3 way, run live."""
-    from rnnviz.keras2 import state_trap
+    from rnnviz.views.keras2 import state_trap
 
     trap = cached("keras2", "state_trap", state_trap, "Running seeds/000's state code on Keras 3…")
     st.subheader("Setting a state from outside: the silent trap of seeds/000")

@@ -40,7 +40,7 @@ def cached(name: str, key: Hashable, factory: Callable[[], Any], spinner: str | 
     """
     import streamlit as st
 
-    from rnnviz.memory import shared_cache
+    from rnnviz.serving.memory import shared_cache
 
     cache = shared_cache(name)
     if spinner is None or key in cache:

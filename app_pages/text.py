@@ -8,11 +8,12 @@ import numpy as np
 import streamlit as st
 
 from app_pages.runtime import cached
-from rnnviz import analysis, figures
-from rnnviz import text as T
-from rnnviz.concepts import CONCEPT_TITLES, CONCEPTS
-from rnnviz.config import CELLS, GATES
-from rnnviz.urlstate import CELL_LABELS
+from rnnviz import analysis
+from rnnviz.core.config import CELLS, GATES
+from rnnviz.sources.text import charmodel as T
+from rnnviz.sources.text.concepts import CONCEPT_TITLES, CONCEPTS
+from rnnviz.views import figures
+from rnnviz.views.urlstate import CELL_LABELS
 
 BIND = "query-params"
 BY_NUMBER = "units_by_number"

@@ -8,11 +8,10 @@ import numpy as np
 import streamlit as st
 
 from app_pages.runtime import cached
-from rnnviz import analysis, figures
-from rnnviz.config import CELLS
-from rnnviz.jobs import Job, default_registry
-from rnnviz.tasks import TASKS, Task
-from rnnviz.training import (
+from rnnviz import analysis
+from rnnviz.core.config import CELLS
+from rnnviz.serving.jobs import Job, default_registry
+from rnnviz.sources.training.run import (
     TRAIN_LIMITS,
     Settings,
     TrainingRun,
@@ -21,7 +20,9 @@ from rnnviz.training import (
     read_manifest,
     train,
 )
-from rnnviz.urlstate import CELL_LABELS
+from rnnviz.sources.training.tasks import TASKS, Task
+from rnnviz.views import figures
+from rnnviz.views.urlstate import CELL_LABELS
 
 BIND = "query-params"
 #: Trained runs a session keeps, newest last (each a few hundred kB).

@@ -12,12 +12,13 @@ import streamlit as st
 
 import rnnviz
 from app_pages.runtime import cached
-from rnnviz import analysis, figures
-from rnnviz import text as T
-from rnnviz.config import CELLS
-from rnnviz.tasks import TASKS
-from rnnviz.training import load_pretrained
-from rnnviz.urlstate import CELL_LABELS
+from rnnviz import analysis
+from rnnviz.core.config import CELLS
+from rnnviz.sources.text import charmodel as T
+from rnnviz.sources.training.run import load_pretrained
+from rnnviz.sources.training.tasks import TASKS
+from rnnviz.views import figures
+from rnnviz.views.urlstate import CELL_LABELS
 
 BIND = "query-params"
 QUESTIONS = {
@@ -133,7 +134,7 @@ def source_ui() -> Source:
         label = f"the Explore page's {CELL_LABELS[cfg.cell]}({cfg.hidden_size})"
         return Source(synthetic(tuple(sorted(cfg.to_dict().items()))), label, "synthetic")
     if kind == "model":
-        from rnnviz.memory import shared_cache
+        from rnnviz.serving.memory import shared_cache
 
         kept = st.session_state[YOUR_MODEL_KEY]
         trace = shared_cache("model_traces").get(kept["key"])
@@ -277,7 +278,7 @@ def unit_ui(src: Source) -> None:
 def _model_output_change(src: Source, after: rnnviz.Trace, sample: int) -> None:
     """The uploaded model's output for the sample before and after the intervention: the
     layers after the traced one run on the changed states, as Keras runs them."""
-    from rnnviz.models import outputs_with_trace
+    from rnnviz.sources.usermodels.models import outputs_with_trace
 
     mine = src.mine or {}
     if mine.get("model") is None or mine.get("x") is None:
@@ -489,9 +490,9 @@ def compare_ui(src: Source) -> None:
 
 def untrained_twin(trace: rnnviz.Trace) -> rnnviz.Trace:
     """The same layer and input with freshly initialised weights (seed 0)."""
-    from rnnviz.config import layer_limits
-    from rnnviz.params import make_weights
-    from rnnviz.run import trace_weights
+    from rnnviz.core.config import layer_limits
+    from rnnviz.core.params import make_weights
+    from rnnviz.core.run import trace_weights
 
     config = dict(trace.layer_config or {})
     mask = trace.mask

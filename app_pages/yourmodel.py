@@ -18,19 +18,19 @@ import streamlit as st
 
 import rnnviz
 from app_pages.runtime import cached
-from rnnviz import figures
-from rnnviz.config import SIGNALS, ConfigError
-from rnnviz.examples import TAGGER_STEPS, TOKENS, example_models, tagger_ids
-from rnnviz.loader import default_worker, weight_report
-from rnnviz.memory import shared_cache
-from rnnviz.modelfile import ModelRefused, max_model_bytes
-from rnnviz.models import (
+from rnnviz.core.config import SIGNALS, ConfigError
+from rnnviz.core.signals import make_inputs
+from rnnviz.serving.memory import shared_cache
+from rnnviz.sources.usermodels.examples import TAGGER_STEPS, TOKENS, example_models, tagger_ids
+from rnnviz.sources.usermodels.loader import default_worker, weight_report
+from rnnviz.sources.usermodels.modelfile import ModelRefused, max_model_bytes
+from rnnviz.sources.usermodels.models import (
     expected_input,
     find_recurrent_layer,
     inside_time_distributed,
     takes_token_ids,
 )
-from rnnviz.signals import make_inputs
+from rnnviz.views import figures
 
 #: Session State key under which the Why page finds this page's trace.
 WHY_KEY = "your_model_trace"
@@ -391,7 +391,7 @@ def step_ui(trace: rnnviz.Trace, sample: int) -> None:
     )
     masked = trace.mask is not None and not trace.mask[0, sample, t]
     if default_activations and not masked:
-        from rnnviz.equations import step_equations
+        from rnnviz.views.equations import step_equations
 
         for line in step_equations(trace, 0, sample, t, unit):
             st.latex(line)

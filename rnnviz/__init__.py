@@ -9,10 +9,18 @@ Example:
     ['output', 'state_h', 'state_c']
 
 Importing rnnviz loads no TensorFlow; the first `run` does.
+
+The package's folders are its architecture: `core` (the configuration, the Trace, the genuine
+Keras layer and its tracer), `sources` (built-in tasks and training, the char model on text,
+users' model files), `analysis`, `views` (figures, code, exports, share links) and `serving`
+(the memory budget and the training jobs). The flat paths of earlier versions
+(`rnnviz.tracer`, `rnnviz.training`, ...) still import: see `rnnviz._moved`.
 """
 
-from rnnviz.codegen import keras_code
-from rnnviz.config import (
+from rnnviz import _moved
+from rnnviz.core import config as _config
+from rnnviz.core import run as _run
+from rnnviz.core.config import (
     CELLS,
     GATES,
     INITIAL_STATES,
@@ -21,12 +29,15 @@ from rnnviz.config import (
     ConfigError,
     RunConfig,
 )
-from rnnviz.loader import load_model
-from rnnviz.modelfile import ModelRefused
-from rnnviz.models import recurrent_layers, trace_model
-from rnnviz.run import output_names, run, trace_layer
-from rnnviz.trace import Trace
-from rnnviz.training import TrainingRun, train
+from rnnviz.core.run import output_names, run, trace_layer
+from rnnviz.core.trace import Trace
+from rnnviz.sources.training.run import TrainingRun, train
+from rnnviz.sources.usermodels.loader import load_model
+from rnnviz.sources.usermodels.modelfile import ModelRefused
+from rnnviz.sources.usermodels.models import recurrent_layers, trace_model
+from rnnviz.views.codegen import keras_code
+
+_moved.install({"config": _config, "run": _run})
 
 __all__ = [
     "CELLS",

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from rnnviz.config import ConfigError, Described, usable_cores
-from rnnviz.trace import Trace
+from rnnviz.core.config import ConfigError, Described, usable_cores
+from rnnviz.core.trace import Trace
 
 
 def _numbers(field: str, value: Any, dtype: Any) -> np.ndarray:
@@ -110,7 +110,7 @@ def _layer_for(trace: Trace, dtype: str = "float32", **overrides: Any) -> Any:
     """Returns a genuine Keras layer with the trace's configuration and weights, stateless,
     that reads the steps in the trace's order (see _in_step_order); `overrides` are Keras
     arguments that change how it computes, not what."""
-    from rnnviz.tracer import LAYER_CLASSES
+    from rnnviz.core.tracer import LAYER_CLASSES
 
     _, kwargs = _in_step_order(trace)
     # The trace's weights always hold a bias (zeros for use_bias=False: the same numbers),
@@ -354,7 +354,7 @@ class _Reach:
         weights: list[np.ndarray],
     ) -> np.ndarray:
         """Norms (batch, steps) for inputs x (batch, steps, features)."""
-        from rnnviz.tracer import XLA_AFTER_RUNS, default_cache
+        from rnnviz.core.tracer import XLA_AFTER_RUNS, default_cache
 
         shape = (int(x.shape[0]), int(x.shape[1]))
         fn = self.tier(shape in self.xla_ready, self.parts_for(shape[0]))
@@ -467,7 +467,7 @@ def intervene(
     import dataclasses
     import math
 
-    from rnnviz.run import trace_weights
+    from rnnviz.core.run import trace_weights
 
     cfg = trace.config
     unit = _check_index("unit", unit, cfg.hidden_size)

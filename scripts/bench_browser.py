@@ -288,7 +288,7 @@ def measure_scrubber(browser, work: Path, changes: int, warmup: int, timeout_ms:
 
 def held_out_text(length: int = 2000) -> str:
     """`length` characters of held-out Python: the Text page's snippet, continued."""
-    from rnnviz import text as T
+    from rnnviz.sources.text import charmodel as T
 
     return T.default_snippet(2 * length)[:length]
 

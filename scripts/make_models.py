@@ -22,10 +22,18 @@ import json
 import sys
 import time
 
-from rnnviz import ngram, text
-from rnnviz.config import CELLS
-from rnnviz.tasks import TASKS
-from rnnviz.training import MANIFEST, MODELS_DIR, checkpoint_stem, read_manifest, sha256_of, train
+from rnnviz.core.config import CELLS
+from rnnviz.sources.text import charmodel as text
+from rnnviz.sources.text import ngram
+from rnnviz.sources.training.run import (
+    MANIFEST,
+    MODELS_DIR,
+    checkpoint_stem,
+    read_manifest,
+    sha256_of,
+    train,
+)
+from rnnviz.sources.training.tasks import TASKS
 
 
 def save_manifest(manifest: dict) -> None:
@@ -107,7 +115,7 @@ def make_text(manifest: dict) -> None:
 
 
 def make_examples(manifest: dict) -> None:
-    from rnnviz import examples
+    from rnnviz.sources.usermodels import examples
 
     start = time.perf_counter()
     entry = examples.make_tagger()

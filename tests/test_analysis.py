@@ -151,7 +151,7 @@ def test_connectivity_equals_the_jacobian_of_the_whole_keras_layer(cell, masked)
 def test_connectivity_of_a_shape_used_twice_is_compiled_with_xla_and_gives_the_same_numbers(
     monkeypatch,
 ):
-    from rnnviz import tracer
+    from rnnviz.core import tracer
 
     cache = tracer.EngineCache(xla="background", prewarm=False, quiet_s=0.0)
     monkeypatch.setattr(tracer, "_default_cache", cache)
@@ -165,7 +165,7 @@ def test_connectivity_of_a_shape_used_twice_is_compiled_with_xla_and_gives_the_s
 
 
 def test_every_target_step_of_a_trace_shares_one_compiled_function(monkeypatch):
-    from rnnviz import tracer
+    from rnnviz.core import tracer
 
     cache = tracer.EngineCache(xla="background", prewarm=False, quiet_s=0.0)
     monkeypatch.setattr(tracer, "_default_cache", cache)

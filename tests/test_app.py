@@ -21,8 +21,8 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 import rnnviz
-from rnnviz import export
-from rnnviz.presets import PRESETS_BY_KEY
+from rnnviz.views import export
+from rnnviz.views.presets import PRESETS_BY_KEY
 
 # AppTest resolves a relative path against this file, so give it the app's own path.
 APP = str(Path(__file__).resolve().parents[1] / "app.py")

@@ -321,8 +321,8 @@ def test_preset_opens_its_view_with_its_shapes(page, preset, view, expected):
 
 @pytest.mark.browser
 def test_link_built_by_urlstate_to_query_restores_view(page):
-    from rnnviz.config import RunConfig
-    from rnnviz.urlstate import to_query
+    from rnnviz.core.config import RunConfig
+    from rnnviz.views.urlstate import to_query
 
     open_app(page, to_query(RunConfig(cell="gru", hidden_size=5), "gates"))
     wait_idle(page)

@@ -3,7 +3,7 @@
 import numpy as np
 
 import rnnviz
-from rnnviz.tracer import EngineCache
+from rnnviz.core.tracer import EngineCache
 from tests.test_oracle import check_against_oracle
 
 

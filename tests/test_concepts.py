@@ -2,7 +2,14 @@
 
 import numpy as np
 
-from rnnviz.concepts import CONCEPTS, bracket_depth, in_comment, in_string, indent, line_position
+from rnnviz.sources.text.concepts import (
+    CONCEPTS,
+    bracket_depth,
+    in_comment,
+    in_string,
+    indent,
+    line_position,
+)
 
 
 def ones_at(text, marked):

@@ -103,7 +103,7 @@ def test_initial_state_of_wrong_shape_is_the_keras_shape_error_made_clear():
 def test_usable_cores_are_those_of_the_process_affinity_not_the_machine(monkeypatch):
     import os
 
-    from rnnviz.config import usable_cores
+    from rnnviz.core.config import usable_cores
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 3, 5}, raising=False)
     monkeypatch.setattr(os, "cpu_count", lambda: 64)

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from rnnviz import figures
-from rnnviz.training import load_pretrained
+from rnnviz.sources.training.run import load_pretrained
+from rnnviz.views import figures
 
 
 def history(n, offset=0.0):

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import rnnviz
-from rnnviz.config import LIMITS
+from rnnviz.core.config import LIMITS
 from tests.test_fuzz_new_api import FUZZ, JUNK, refused_or_fine
 
 FIELDS = {

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 import rnnviz
-from rnnviz.config import CELLS, INITIAL_STATES, LIMITS, SIGNALS
-from rnnviz.urlstate import INDEX_KEYS, VIEWS, read_query, to_query
+from rnnviz.core.config import CELLS, INITIAL_STATES, LIMITS, SIGNALS
+from rnnviz.views.urlstate import INDEX_KEYS, VIEWS, read_query, to_query
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 FUZZ = settings(

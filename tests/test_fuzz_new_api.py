@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 import rnnviz
 from rnnviz import analysis
-from rnnviz import text as T
-from rnnviz.tasks import TASKS
-from rnnviz.training import load_pretrained
+from rnnviz.sources.text import charmodel as T
+from rnnviz.sources.training.run import load_pretrained
+from rnnviz.sources.training.tasks import TASKS
 
 JUNK = st.one_of(
     st.none(),
@@ -63,7 +63,7 @@ class Reached(Exception):
 def test_train_refuses_every_bad_argument_before_training(
     task, cell, hidden_size, epochs, seed, stateful
 ):
-    import rnnviz.training as training
+    import rnnviz.sources.training.run as training
 
     original = training.build_model
 

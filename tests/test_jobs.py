@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from rnnviz.jobs import JobRegistry
+from rnnviz.serving.jobs import JobRegistry
 
 
 def blocker():
@@ -74,7 +74,7 @@ def test_a_failing_job_reports_its_error_and_frees_its_slot():
 
 
 def test_a_max_trainings_setting_that_is_not_a_whole_number_is_refused_by_name(monkeypatch):
-    from rnnviz.jobs import max_trainings_from_env
+    from rnnviz.serving.jobs import max_trainings_from_env
 
     monkeypatch.setenv("RNNVIZ_MAX_TRAININGS", "two")
     with pytest.raises(ValueError, match="RNNVIZ_MAX_TRAININGS='two' must be a whole number"):

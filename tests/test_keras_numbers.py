@@ -8,7 +8,7 @@ float64 recurrence (tests/oracle.py) and written out.
 import numpy as np
 
 import rnnviz
-from rnnviz.params import weight_shapes
+from rnnviz.core.params import weight_shapes
 from tests.helpers import TOL, constant_weights
 
 
@@ -101,7 +101,7 @@ def test_simple_rnn_sequence_matches_written_out_numbers():
 
 
 def test_seed_000s_state_replacement_changes_nothing_on_keras3_and_assign_does():
-    from rnnviz.keras2 import state_trap
+    from rnnviz.views.keras2 import state_trap
 
     trap = state_trap()
     assert trap.replaced_max_change == 0.0  # predict still reads the layer's own variable

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import rnnviz
-from rnnviz.loader import LoadWorker, load_model, weight_report
+from rnnviz.sources.usermodels.loader import LoadWorker, load_model, weight_report
 from tests.test_modelfile import (
     GOOD,
     HOSTILE_BYTES,

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import rnnviz
-from rnnviz.memory import Budget, ByteCache, cache_limit_mb, nbytes
-from rnnviz.tracer import EngineCache
+from rnnviz.core.tracer import EngineCache
+from rnnviz.serving.memory import Budget, ByteCache, cache_limit_mb, nbytes
 
 MB = 2**20
 

@@ -11,7 +11,12 @@ import zipfile
 import keras
 import pytest
 
-from rnnviz.modelfile import ModelRefused, check_bytes, check_config, read_keras_config
+from rnnviz.sources.usermodels.modelfile import (
+    ModelRefused,
+    check_bytes,
+    check_config,
+    read_keras_config,
+)
 
 MB = 2**20
 

@@ -6,7 +6,7 @@ import keras
 import pytest
 
 import rnnviz
-from rnnviz.models import find_recurrent_layer
+from rnnviz.sources.usermodels.models import find_recurrent_layer
 
 
 def tagger() -> keras.Model:

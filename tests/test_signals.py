@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rnnviz import SIGNALS, RunConfig
-from rnnviz.signals import make_inputs
+from rnnviz.core.signals import make_inputs
 
 VARYING = [s for s in SIGNALS if s not in ("zeros", "ones", "answer_002")]
 SHAPED = [s for s in SIGNALS if s != "answer_002"]

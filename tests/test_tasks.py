@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import rnnviz
-from rnnviz.tasks import BRACKET_SYMBOLS, TASKS, bracket_text, depth_of, get_task
+from rnnviz.sources.training.tasks import BRACKET_SYMBOLS, TASKS, bracket_text, depth_of, get_task
 
 
 @pytest.mark.parametrize("name", list(TASKS))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import rnnviz
-from rnnviz import text as T
+from rnnviz.sources.text import charmodel as T
 from tests.helpers import TOL
 from tests.test_oracle import check_against_oracle
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from rnnviz import text as T
-from rnnviz.training import sha256_of
+from rnnviz.sources.text import charmodel as T
+from rnnviz.sources.training.run import sha256_of
 
 ENTRIES = T.read_manifest().get("text", {})
 
@@ -37,7 +37,7 @@ def test_the_lstm_beats_the_kneser_ney_5_gram_on_validation_text():
 
 
 def test_kneser_ney_probabilities_sum_to_one_over_the_vocabulary():
-    from rnnviz.ngram import KneserNey
+    from rnnviz.sources.text.ngram import KneserNey
 
     lm = KneserNey(order=3).fit("abracadabra cadabra")
     for context in ("ab", "ra", "zz", ""):

@@ -9,8 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from rnnviz import analysis
-from rnnviz import text as T
-from rnnviz.concepts import CONCEPTS
+from rnnviz.sources.text import charmodel as T
+from rnnviz.sources.text.concepts import CONCEPTS
 from tests.test_app import APP, values
 
 PAGE = "app_pages/text.py"

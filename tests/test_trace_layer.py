@@ -50,7 +50,7 @@ def test_a_go_backwards_layer_is_traced_in_the_order_keras_processes_the_steps(c
 
 
 def test_the_backward_half_of_a_bidirectional_is_traced_exactly():
-    from rnnviz.models import find_recurrent_layer
+    from rnnviz.sources.usermodels.models import find_recurrent_layer
 
     inputs = keras.Input((6, 2))
     bidi = keras.layers.Bidirectional(keras.layers.GRU(3, return_sequences=True), name="bidi")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import rnnviz
-from rnnviz.loader import LoadWorker
+from rnnviz.sources.usermodels.loader import LoadWorker
 from tests.oracle import recur_masked
 
 TOL = {"rtol": 1e-5, "atol": 2e-6}
@@ -262,7 +262,7 @@ def test_text_is_refused_as_an_input_that_holds_no_numbers():
 
 
 def test_a_stateful_flag_written_as_a_string_in_a_config_is_read_as_the_flag():
-    from rnnviz.run import as_flag
+    from rnnviz.core.run import as_flag
 
     assert as_flag("stateful", "true") is True
     assert as_flag("stateful", 0) is False
@@ -287,7 +287,7 @@ def test_tracing_a_stateful_model_leaves_its_stored_state_as_it_was():
 
 
 def test_the_compiled_run_to_a_layer_gives_the_same_trace_as_the_first_eager_one(roundtrip):
-    from rnnviz import models
+    from rnnviz.sources.usermodels import models
 
     ids = np.array([[4, 7, 2, 0, 0, 0], [0, 0, 3, 9, 1, 5]])
     model = keras.Sequential(
@@ -321,7 +321,7 @@ def tagger_like():
 
 @pytest.mark.parametrize("path", ["bidi/forward", "bidi/backward", "top"])
 def test_the_model_fed_a_layers_own_trace_outputs_what_it_outputs(path):
-    from rnnviz.models import outputs_with_trace
+    from rnnviz.sources.usermodels.models import outputs_with_trace
 
     model = tagger_like()
     ids = np.array([[4, 7, 2, 0, 0, 0], [0, 0, 3, 9, 1, 5]])
@@ -333,7 +333,7 @@ def test_the_model_fed_a_layers_own_trace_outputs_what_it_outputs(path):
 
 def test_an_intervention_changes_the_models_output_from_that_step_on_only():
     from rnnviz import analysis
-    from rnnviz.models import outputs_with_trace
+    from rnnviz.sources.usermodels.models import outputs_with_trace
 
     model = tagger_like()
     ids = np.array([[4, 7, 2, 6, 1, 3]])

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from rnnviz import analysis
-from rnnviz.training import load_pretrained
+from rnnviz.sources.training.run import load_pretrained
 from tests.test_app import APP, values
 
 TRAIN = "app_pages/train.py"

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import rnnviz
-from rnnviz.tasks import TASKS, Task
-from rnnviz.training import TRAIN_LIMITS, load_pretrained, read_manifest, train
+from rnnviz.sources.training.run import TRAIN_LIMITS, load_pretrained, read_manifest, train
+from rnnviz.sources.training.tasks import TASKS, Task
 from tests.helpers import TOL
 from tests.test_oracle import check_against_oracle
 
@@ -98,7 +98,7 @@ def test_on_epoch_sees_epoch_0_and_every_finished_epoch():
     ],
 )
 def test_bad_argument_is_a_config_error_naming_it_before_training(kwargs, field, monkeypatch):
-    import rnnviz.training as training
+    import rnnviz.sources.training.run as training
 
     monkeypatch.setattr(training, "build_model", lambda *a: pytest.fail("training started"))
     args = {"task": "remember", **kwargs}
@@ -154,7 +154,7 @@ def test_shipped_lstm_remembers_far_better_than_simple_rnn():
 def test_a_checkpoint_whose_bytes_changed_is_refused(tmp_path):
     import shutil
 
-    from rnnviz.training import MODELS_DIR
+    from rnnviz.sources.training.run import MODELS_DIR
 
     for path in MODELS_DIR.glob("task_remember_lstm.*"):
         shutil.copy(path, tmp_path / path.name)
@@ -168,7 +168,7 @@ def test_a_checkpoint_whose_bytes_changed_is_refused(tmp_path):
 def test_a_background_training_stops_within_1_s_of_stop_and_keeps_its_epochs():
     import time
 
-    from rnnviz.jobs import JobRegistry
+    from rnnviz.serving.jobs import JobRegistry
 
     jobs = JobRegistry(max_running=1)
     job = jobs.submit(

@@ -3,7 +3,7 @@
 from urllib.parse import parse_qs, urlparse
 
 import rnnviz
-from rnnviz.urlstate import share_link, to_query
+from rnnviz.views.urlstate import share_link, to_query
 
 
 def test_query_uses_shown_labels_toggles_and_repeated_indices():
@@ -25,7 +25,7 @@ def test_share_link_round_trips_every_field():
 
 
 def test_read_query_accepts_the_usual_spellings_of_choices_numbers_and_toggles():
-    from rnnviz.urlstate import read_query
+    from rnnviz.views.urlstate import read_query
 
     values, notices = read_query(
         {
@@ -49,7 +49,7 @@ def test_read_query_accepts_the_usual_spellings_of_choices_numbers_and_toggles()
 
 
 def test_read_query_names_every_parameter_it_cannot_honour_and_what_it_used():
-    from rnnviz.urlstate import read_query
+    from rnnviz.views.urlstate import read_query
 
     values, notices = read_query(
         {

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from rnnviz import analysis
-from rnnviz.training import load_pretrained
+from rnnviz.sources.training.run import load_pretrained
 from tests.test_app import APP, values
 
 WHY = "app_pages/why.py"
@@ -134,7 +134,7 @@ def test_memory_reach_of_your_models_layer_is_the_analysis_of_its_trace():
     at.session_state["source"] = "model"
     at.session_state["question"] = "reach"
     at.switch_page(WHY).run()
-    from rnnviz.memory import shared_cache
+    from rnnviz.serving.memory import shared_cache
 
     trace = shared_cache("model_traces").get(at.session_state["your_model_trace"]["key"])
     target = trace.config.num_steps - 1

@@ -11,8 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 import rnnviz
 from app_pages.yourmodel import parse_csv, parse_ids
-from rnnviz.config import ConfigError
-from rnnviz.examples import example_models, tagger_ids
+from rnnviz.core.config import ConfigError
+from rnnviz.sources.usermodels.examples import example_models, tagger_ids
 from tests.test_app import values
 
 PAGE = "app_pages/yourmodel.py"
