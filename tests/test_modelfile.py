@@ -186,3 +186,124 @@ def test_the_size_limit_comes_from_rnnviz_max_model_mb(monkeypatch):
     monkeypatch.setenv("RNNVIZ_MAX_MODEL_MB", "1")
     with pytest.raises(ModelRefused, match="at most 1 MB"):
         check_bytes(b"PK" + bytes(2 * MB))
+
+
+# ---------------------------------------------------------------- names read two ways
+
+LAMBDA_MODEL = json.dumps(sequential(layer("Lambda", function="exec"))).encode()
+BENIGN_MODEL = json.dumps(sequential(layer("Dense", units=1))).encode()
+
+
+def archive_entries(entries: list[tuple[str, bytes]]) -> bytes:
+    """A zip with its members in this order, duplicate names allowed (zipfile warns only)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for name, data in entries:
+            with pytest.warns(UserWarning) if name in z.namelist() else _nothing():
+                z.writestr(name, data)
+    return out.getvalue()
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_a_zip_with_two_config_json_members_is_refused():
+    # Python's zipfile reads the last of two same-named members; another reader may take
+    # the first (the Lambda). The checker must never read a different file than Keras.
+    data = archive_entries(
+        [
+            ("metadata.json", b"{}"),
+            ("config.json", LAMBDA_MODEL),
+            ("config.json", BENIGN_MODEL),
+            ("model.weights.h5", b""),
+        ]
+    )
+    with pytest.raises(ModelRefused, match=r"'config\.json' twice"):
+        check_bytes(data)
+
+
+READ_TWO_WAYS = {
+    "case": ("Config.json", "as 'config.json' and 'Config.json'"),
+    "a ./ prefix": ("./config.json", "read two ways"),
+    "a backslash": ("assets\\config.json", "read two ways"),
+    "a decomposed accent": ("assets/cafe\u0301.txt", "read two ways"),
+    "a doubled slash": ("assets//x.txt", "read two ways"),
+}
+
+
+@pytest.mark.parametrize("case", list(READ_TWO_WAYS))
+def test_a_member_name_two_readers_could_read_differently_is_refused(case):
+    name, message = READ_TWO_WAYS[case]
+    data = archive_entries([*GOOD.items(), (name, BENIGN_MODEL)])
+    with pytest.raises(ModelRefused, match=message):
+        check_bytes(data)
+
+
+def test_names_equal_after_unicode_compatibility_folding_are_refused():
+    data = archive_entries([*GOOD.items(), ("assets/ﬁle", b""), ("assets/file", b"")])
+    with pytest.raises(ModelRefused, match="as 'assets/ﬁle' and 'assets/file'"):
+        check_bytes(data)
+
+
+def test_an_archive_with_an_assets_folder_entry_passes():
+    assert check_bytes(archive_entries([*GOOD.items(), ("assets/", b""), ("assets/v.txt", b"")]))
+
+
+# ---------------------------------------------------------------- compile_config
+
+
+def compiled(compile_config: dict) -> dict:
+    return {**sequential(layer("Dense", units=1)), "compile_config": compile_config}
+
+
+HOSTILE_COMPILE = {
+    "builtins.exec as the loss, as a function object": (
+        {"loss": {"module": "builtins", "class_name": "function", "config": "exec"}},
+        "the function 'exec' from module 'builtins'",
+    ),
+    "builtins.exec as a loss name": ({"loss": "builtins.exec"}, "loss='builtins.exec'"),
+    "a custom loss class": (
+        {"loss": {"module": "my_losses", "class_name": "Focal", "config": {}}},
+        "module 'my_losses'",
+    ),
+    "a Keras-named function that is not a loss": (
+        {"loss": {"module": "keras.losses", "class_name": "function", "config": "eval"}},
+        "the function 'eval'",
+    ),
+    "a metric given by an unknown name": ({"metrics": ["accuracy", "os.system"]}, "os.system"),
+    "a per-output loss naming exec": ({"loss": {"out": "builtins.exec"}}, "builtins.exec"),
+    "an optimizer from outside Keras": (
+        {"optimizer": {"module": "evil", "class_name": "Adam", "config": {}}},
+        "module 'evil'",
+    ),
+    "a loss wrapper carrying a function": (
+        {"loss": {"module": "keras.losses", "class_name": "Huber", "config": {"fn": "x"}}},
+        "carries a Python function",
+    ),
+    "a setting Keras does not write": ({"run_this": "rm -rf /"}, "settings Keras does not"),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_COMPILE))
+def test_a_compile_config_naming_anything_but_keras_objects_is_refused(case):
+    compile_config, message = HOSTILE_COMPILE[case]
+    with pytest.raises(ModelRefused, match=message):
+        check_config(compiled(compile_config))
+
+
+def test_the_compile_config_keras_writes_for_a_compiled_model_passes(tmp_path):
+    model = keras.Sequential([keras.Input((3, 2)), keras.layers.LSTM(2), keras.layers.Dense(3)])
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.9)
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule),
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+        metrics=["accuracy", keras.metrics.MeanAbsoluteError()],
+    )
+    model.save(tmp_path / "m.keras")
+    config = read_keras_config((tmp_path / "m.keras").read_bytes())
+    assert config["compile_config"]["optimizer"]["class_name"] == "Adam"

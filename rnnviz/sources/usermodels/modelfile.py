@@ -15,10 +15,11 @@ from __future__ import annotations
 import io
 import json
 import posixpath
+import unicodedata
 import zipfile
 from typing import Any
 
-from rnnviz.core.config import env_int
+from rnnviz.core.config import ACTIVATIONS, env_int
 
 
 class ModelRefused(ValueError):
@@ -138,14 +139,6 @@ LEGACY_MODULES = (
     "keras.regularizers",
     "keras.constraints",
 )
-#: String-valued keys whose value names a function Keras would look up: only these names.
-ACTIVATIONS = frozenset(
-    {
-        "tanh", "sigmoid", "hard_sigmoid", "relu", "relu6", "linear", "softmax", "softsign",
-        "softplus", "elu", "selu", "gelu", "silu", "swish", "exponential", "leaky_relu",
-        "log_softmax", "mish", "hard_silu", "hard_swish",
-    }
-)  # fmt: skip
 FUNCTION_KEYS = {"activation", "recurrent_activation"}
 #: Keys that would make Keras read something other than the file itself.
 FILE_KEYS = {"filepath", "file_path", "path", "url", "weights_path", "weights_url", "filename"}
@@ -186,12 +179,14 @@ def check_bytes(data: bytes, limit: int | None = None) -> str:
     if len(members) > MAX_MEMBERS:
         raise ModelRefused(f"the archive has {len(members)} files; a Keras model has 3")
     total = 0
+    seen: dict[str, str] = {}
     for member in members:
         name = member.filename
         parts = name.replace("\\", "/").split("/")
         if name.startswith(("/", "\\")) or ":" in parts[0] or ".." in parts:
             raise ModelRefused(f"the archive has a file outside itself: {name[:80]!r}")
-        if name not in KERAS_MEMBERS and not posixpath.normpath(name).startswith("assets/"):
+        _check_member_name(name, seen)
+        if name not in KERAS_MEMBERS and not name.startswith("assets/"):
             raise ModelRefused(f"the archive has a file a Keras model does not: {name[:80]!r}")
         total += member.file_size
         if member.file_size > MAX_COMPRESSION_RATIO * max(member.compress_size, 1):
@@ -208,6 +203,34 @@ def check_bytes(data: bytes, limit: int | None = None) -> str:
     if "config.json" not in names:
         raise ModelRefused("the archive has no config.json: it is not a Keras model")
     return "keras"
+
+
+def _check_member_name(name: str, seen: dict[str, str]) -> None:
+    """Refuses a member name that two readers could take for different files.
+
+    The checker reads `config.json` through Python's zipfile, Keras through its own
+    calls; with two members of one name, or names equal up to case, `./`, backslashes or
+    Unicode normalisation, which one each reader gets is up to the reader. So every name
+    must be in its one canonical spelling and no two may share it.
+    """
+    canonical = unicodedata.normalize("NFC", name)
+    if (
+        "\\" in name
+        or canonical != name
+        or (name != posixpath.normpath(name) and not name.endswith("/"))
+        or name.startswith("./")
+    ):
+        raise ModelRefused(
+            f"the archive has a file name that can be read two ways: {name[:80]!r}"
+        )
+    key = unicodedata.normalize("NFKC", name).casefold()
+    if key in seen:
+        same = "twice" if seen[key] == name else f"as {seen[key][:80]!r} and {name[:80]!r}"
+        raise ModelRefused(
+            f"the archive holds {name[:80]!r} {same}: which one Keras would read is not "
+            "certain, so rnnviz opens neither"
+        )
+    seen[key] = name
 
 
 def read_keras_config(data: bytes) -> dict[str, Any]:
@@ -230,11 +253,13 @@ def check_config(config: Any) -> None:
     a Keras one; functions may be named only from ACTIVATIONS; nothing may be
     serialised as bytecode. Depth and layer count are bounded.
 
-    The top level's `compile_config` (optimizer, loss, metrics) is not walked: rnnviz
-    opens models with `compile=False`, so Keras never reads it, and it is dropped
-    before the server rebuilds the model.
+    The top level's `compile_config` (optimizer, loss, metrics) is walked with its own
+    allowlist (check_compile_config): rnnviz opens models with `compile=False`, so Keras
+    does not read it today and the server drops it before rebuilding, but a file naming
+    anything other than Keras's own optimizers, losses and metrics is refused all the same.
     """
     if isinstance(config, dict) and "compile_config" in config:
+        check_compile_config(config["compile_config"])
         config = {key: value for key, value in config.items() if key != "compile_config"}
     layers = 0
     stack: list[tuple[Any, int, str]] = [(config, 0, "the model")]
@@ -318,3 +343,125 @@ def _check_object(node: dict) -> str:
         if isinstance(node.get("config"), dict)
         else label
     )
+
+
+#: What a `compile_config` may name: Keras's own optimizers (and learning-rate schedules),
+#: losses and metrics, as classes or (class_name "function") as functions by name.
+COMPILE_ALLOWED: dict[str, frozenset[str]] = {
+    "keras.optimizers": frozenset(
+        {
+            "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam",
+            "Ftrl", "Lion", "Adafactor", "LossScaleOptimizer",
+        }
+    ),
+    "keras.optimizers.schedules": frozenset(
+        {
+            "ExponentialDecay", "PiecewiseConstantDecay", "PolynomialDecay",
+            "InverseTimeDecay", "CosineDecay", "CosineDecayRestarts",
+        }
+    ),
+    "keras.losses": frozenset(
+        {
+            "MeanSquaredError", "MeanAbsoluteError", "MeanAbsolutePercentageError",
+            "MeanSquaredLogarithmicError", "BinaryCrossentropy", "BinaryFocalCrossentropy",
+            "CategoricalCrossentropy", "CategoricalFocalCrossentropy",
+            "SparseCategoricalCrossentropy", "Huber", "LogCosh", "Hinge", "SquaredHinge",
+            "CategoricalHinge", "KLDivergence", "Poisson", "CosineSimilarity",
+        }
+    ),
+    "keras.metrics": frozenset(
+        {
+            "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy",
+            "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy", "Mean",
+            "MeanSquaredError", "MeanAbsoluteError", "RootMeanSquaredError", "AUC",
+            "Precision", "Recall", "BinaryCrossentropy", "CategoricalCrossentropy",
+            "SparseCategoricalCrossentropy", "MeanMetricWrapper",
+        }
+    ),
+}  # fmt: skip
+#: Names a loss or metric may be given by (a string, or a "function" object's config).
+COMPILE_FUNCTIONS = frozenset(
+    {
+        "mse", "mae", "mape", "msle", "mean_squared_error", "mean_absolute_error",
+        "mean_absolute_percentage_error", "mean_squared_logarithmic_error",
+        "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
+        "binary_focal_crossentropy", "categorical_focal_crossentropy", "huber", "log_cosh",
+        "hinge", "squared_hinge", "categorical_hinge", "kl_divergence", "kld", "poisson",
+        "cosine_similarity", "accuracy", "acc", "binary_accuracy", "categorical_accuracy",
+        "sparse_categorical_accuracy", "top_k_categorical_accuracy",
+        "sparse_top_k_categorical_accuracy", "crossentropy", "ce",
+    }
+)  # fmt: skip
+#: The keys Keras writes into a compile_config.
+COMPILE_KEYS = frozenset(
+    {
+        "optimizer", "loss", "loss_weights", "metrics", "weighted_metrics", "run_eagerly",
+        "steps_per_execution", "jit_compile", "auto_scale_loss",
+    }
+)  # fmt: skip
+
+
+def check_compile_config(compile_config: Any) -> None:
+    """Refuses a `compile_config` that names anything but Keras's own optimizers, losses
+    and metrics (a loss of `builtins.exec`, a custom class, a function by another name)."""
+    if compile_config is None:
+        return
+    if not isinstance(compile_config, dict):
+        raise ModelRefused("compile_config is not a set of training settings")
+    unknown = sorted(str(k)[:40] for k in compile_config if k not in COMPILE_KEYS)
+    if unknown:
+        raise ModelRefused(f"compile_config has settings Keras does not write: {unknown}")
+    stack: list[tuple[Any, int, str]] = [(v, 1, str(k)) for k, v in compile_config.items()]
+    while stack:
+        node, depth, where = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ModelRefused(f"compile_config is nested deeper than {MAX_DEPTH} levels")
+        if isinstance(node, str) and where in ("loss", "metrics", "weighted_metrics"):
+            if node not in COMPILE_FUNCTIONS:
+                raise ModelRefused(
+                    f"compile_config: {where}={node[:60]!r} is not one of Keras's losses "
+                    "or metrics"
+                )
+        elif isinstance(node, list):
+            stack.extend((item, depth + 1, where) for item in node)
+        elif isinstance(node, dict):
+            if "class_name" in node:
+                _check_compile_object(node, where)
+                inner = node.get("config")
+                # A "function" object's config is its name, checked above; a class's
+                # config holds numbers and names of its own settings.
+                if isinstance(inner, (dict, list)):
+                    stack.append((inner, depth + 1, f"{where} settings"))
+                continue
+            for key, value in node.items():
+                if key in ("function", "function_type", "bytecode", "closure", "code", "fn"):
+                    raise ModelRefused(
+                        f"compile_config: {where} carries a Python function: it can run code"
+                    )
+                # loss / metrics given per output name keep their role
+                role = where if where in ("loss", "metrics", "weighted_metrics") else key
+                stack.append((value, depth + 1, role))
+
+
+def _check_compile_object(node: dict, where: str) -> None:
+    name, module = node.get("class_name"), node.get("module")
+    label = f"compile_config: {where}"
+    if name == "function":
+        if module not in ("keras.losses", "keras.metrics") or (
+            node.get("config") not in COMPILE_FUNCTIONS
+        ):
+            raise ModelRefused(
+                f"{label} names the function {str(node.get('config'))[:40]!r} from module "
+                f"{str(module)[:40]!r}: only Keras's own losses and metrics are allowed"
+            )
+        return
+    if not isinstance(module, str) or module not in COMPILE_ALLOWED:
+        raise ModelRefused(
+            f"{label} comes from module {str(module)[:60]!r}: only Keras's own optimizers, "
+            "losses and metrics are allowed"
+        )
+    if name not in COMPILE_ALLOWED[module]:
+        raise ModelRefused(f"{label}: {str(name)[:40]!r} from {module} is not allowed")
+    registered = node.get("registered_name")
+    if registered is not None and registered != name and not str(registered).startswith("keras"):
+        raise ModelRefused(f"{label} is registered as {str(registered)[:60]!r}: a custom object")
