@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 CELLS = ("lstm", "gru", "simple_rnn")
 SIGNALS = ("sine", "zeros", "ones", "random", "step", "impulse", "ramp", "answer_002")
 
@@ -47,6 +49,16 @@ def usable_cores() -> int:
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
 
+
+#: Keras's own activations by name: what a model file may name (its other functions are
+#: refused) and what a traced layer may use (a Python function cannot be rebuilt).
+ACTIVATIONS = frozenset(
+    {
+        "tanh", "sigmoid", "hard_sigmoid", "relu", "relu6", "linear", "softmax", "softsign",
+        "softplus", "elu", "selu", "gelu", "silu", "swish", "exponential", "leaky_relu",
+        "log_softmax", "mish", "hard_silu", "hard_swish",
+    }
+)  # fmt: skip
 
 #: The shipped checkpoints and corpus (assets/ beside the package in a checkout).
 ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
@@ -134,9 +146,22 @@ class RunConfig:
     reset_before: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
-        # Normalise a list from a caller (or a URL) to the hashable tuple.
-        if isinstance(self.reset_before, list):
-            object.__setattr__(self, "reset_before", tuple(self.reset_before))
+        # NumPy's whole numbers and flags (a notebook's np.int64(4)) are read as Python's.
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, np.bool_):
+                object.__setattr__(self, f.name, bool(value))
+            elif isinstance(value, np.integer):
+                object.__setattr__(self, f.name, int(value))
+        # reset_before is a set of batches: a list or tuple in any order, repeats
+        # allowed, is kept as the sorted, hashable tuple (a link may list them any way).
+        rb = self.reset_before
+        if isinstance(rb, (list, tuple)) and all(
+            isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_)) for k in rb
+        ):
+            object.__setattr__(self, "reset_before", tuple(sorted({int(k) for k in rb})))
+        elif isinstance(rb, list):
+            object.__setattr__(self, "reset_before", tuple(rb))
         validate(self)
 
     @property
@@ -248,8 +273,6 @@ def validate(cfg: RunConfig) -> None:
             list(rb),
             f"batch indices must be from 1 to num_batches-1 = {cfg.num_batches - 1}",
         )
-    if len(set(rb)) != len(rb) or list(rb) != sorted(rb):
-        raise ConfigError("reset_before", list(rb), "indices must be increasing, without repeats")
     values = cfg.num_batches * cfg.batch_size * cfg.num_steps * cfg.hidden_size
     if values > MAX_TRACE_VALUES:
         raise ConfigError(

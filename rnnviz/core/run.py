@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnviz.core.config import GATES, ConfigError, Described, RunConfig, layer_limits
+from rnnviz.core.config import ACTIVATIONS, GATES, ConfigError, Described, RunConfig, layer_limits
 from rnnviz.core.params import make_initial_state, make_weights, weight_shapes
 from rnnviz.core.signals import make_inputs
 from rnnviz.core.trace import Trace
@@ -87,7 +87,7 @@ def run(
         >>> trace.h.shape, trace.c.shape
         ((3, 2, 5, 8), (3, 2, 5, 8))
     """
-    from rnnviz import tracer  # TensorFlow loads here, not when rnnviz is imported
+    from rnnviz.core import tracer
 
     if not isinstance(cfg, RunConfig):
         raise ConfigError("cfg", Described(type(cfg).__name__), "must be an rnnviz.RunConfig")
@@ -204,7 +204,7 @@ def trace_layer(
     A `go_backwards` layer is traced in the order it processes the steps, the order its
     outputs come in: step t of the trace is input step num_steps - 1 - t.
     """
-    from rnnviz import tracer
+    from rnnviz.core import tracer
 
     kind = tracer.KIND_OF_CLASS.get(type(layer))
     if kind is None:
@@ -215,6 +215,13 @@ def trace_layer(
         )
     if not layer.built:
         raise ConfigError("layer", layer.name, "must be built (call it once, or build it)")
+    _check_activations(layer)
+    if mask is None:
+        # What layer(x) does: Keras reads the mask a masking layer attached to x
+        # (Embedding(mask_zero=True), Masking) from the tensor itself.
+        mask = getattr(x, "_keras_mask", None)
+        if mask is not None:
+            mask = np.asarray(mask)
     return trace_weights(
         kind,
         layer.get_config(),
@@ -225,6 +232,25 @@ def trace_layer(
         engines=engines,
         mask=mask,
     )
+
+
+def _check_activations(layer: Any) -> None:
+    """Refuses a layer whose activation is a Python function instead of one of Keras's:
+    the engine rebuilds the layer from its config, which can only name Keras's own."""
+    import keras
+
+    for field in ("activation", "recurrent_activation"):
+        function = getattr(layer.cell, field, None)
+        if function is None:
+            continue
+        name = getattr(function, "__name__", type(function).__name__)
+        known = name in ACTIVATIONS and keras.activations.get(name) is function
+        if not known:
+            raise ConfigError(
+                field,
+                Described(f"the Python function {name!r}"),
+                f"must be one of Keras's activations by name ({', '.join(sorted(ACTIVATIONS))})",
+            )
 
 
 #: Keras layer arguments that do not change what a trace computes. `unroll` is how Keras
@@ -303,7 +329,12 @@ def trace_weights(
     """
     if not isinstance(stateful, (bool, np.bool_)):
         raise ConfigError("stateful", stateful, "must be True or False")
-    array = np.asarray(x)
+    try:
+        array = np.asarray(x)
+    except (ValueError, TypeError) as error:  # ragged nested lists, odd objects
+        raise ConfigError(
+            "x", Described(type(x).__name__), f"must be a rectangular numeric array: {error}"
+        ) from None
     if array.ndim == 3:
         array = array[None]
     if array.ndim != 4:
@@ -312,6 +343,14 @@ def trace_weights(
             Described(f"shape {array.shape}"),
             "must be (batch_size, num_steps, num_features) or "
             "(num_batches, batch_size, num_steps, num_features)",
+        )
+    weights = list(weights)
+    width = np.shape(weights[0])[0] if weights else None
+    if width is not None and array.shape[-1] != width:
+        raise ConfigError(
+            "x",
+            Described(f"shape {array.shape}"),
+            f"must have {width} features in its last axis, the layer's input width",
         )
     with layer_limits():
         cfg = _layer_config(kind, config, array.shape, stateful)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnviz.core.config import RunConfig
+from rnnviz.core.config import ConfigError, Described, RunConfig
 from rnnviz.core.params import make_initial_state, make_weights, weight_shapes
 from rnnviz.core.signals import make_inputs
 
@@ -38,6 +38,10 @@ def keras_code(cfg: RunConfig) -> str:
     otherwise), feeds the batches in order with `reset_state()` where
     configured, and prints the name and shape of every returned tensor.
     """
+    if not isinstance(cfg, RunConfig):
+        raise ConfigError(
+            "cfg", Described(type(cfg).__name__), "must be a RunConfig (rnnviz.RunConfig(...))"
+        )
     cls = _CLASS[cfg.cell]
     names = ["output"]
     if cfg.return_state:

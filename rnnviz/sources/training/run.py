@@ -70,8 +70,9 @@ def check_arguments(
     hidden = _check_int("hidden_size", task.hidden_size if hidden_size is None else hidden_size)
     n_epochs = _check_int("epochs", task.epochs if epochs is None else epochs)
     seed = _check_int("seed", seed)
-    if not isinstance(stateful, bool):
+    if not isinstance(stateful, (bool, np.bool_)):
         raise ConfigError("stateful", stateful, "must be True or False")
+    stateful = bool(stateful)
     return task, cell, hidden, n_epochs, seed, stateful
 
 
