@@ -12,6 +12,7 @@ import rnnviz
 from app_pages.runtime import cached
 from rnnviz.core.config import CELLS, INITIAL_STATES, LIMITS, SIGNALS
 from rnnviz.views import export, figures
+from rnnviz.views.checks import answer_shapes, keras_variable_outcome, return_checks
 from rnnviz.views.presets import PRESETS, PRESETS_BY_KEY
 from rnnviz.views.urlstate import CELL_LABELS, VIEW_LABELS, VIEWS, read_query
 
@@ -171,9 +172,9 @@ def keras2_idioms() -> list:
 def pick(label: str, count: int, key: str) -> int:
     """A bound selector of an index in range(count).
 
-    Charts count batches and steps from 1 ("batch 2, step 3"); these selectors pick
-    Python's 0-based index, as the arrays, the exports and the share links use it, and
-    their labels say so. (A format_func would put its words into the URL instead.)
+    Batches, samples, steps and units are counted from 0 everywhere, in charts ("batch 1,
+    step 2"), tables, these selectors and share links: the index into the trace's arrays
+    and the generated code. (A format_func would put its words into the URL instead.)
     """
     return st.selectbox(label, list(range(count)), key=key, bind=BIND)
 
@@ -214,16 +215,16 @@ def gates_view(cfg: rnnviz.RunConfig) -> None:
 @st.fragment
 def returns_view(cfg: rnnviz.RunConfig) -> None:
     trace = trace_of(cfg)  # a fragment keeps its arguments: a small config, not the trace
-    batch = pick("batch index (0 = first)", cfg.num_batches, "batch")
+    batch = pick("batch", cfg.num_batches, "batch")
     returned = trace.outputs[batch]
     st.markdown(
-        f"`layer(x)` returned **{len(returned)}** tensor(s) for batch {batch + 1} (index {batch}), "
+        f"`layer(x)` returned **{len(returned)}** tensor(s) for batch {batch}, "
         f"in this order: `[{', '.join(n for n, _ in returned)}]`"
     )
     st.table([{"name": n, "shape": str(a.shape), "dtype": str(a.dtype)} for n, a in returned])
     if cfg.signal == "answer_002":
         answer_inputs_ui(trace, batch)
-    facts = return_facts(trace, batch)
+    facts = return_checks(trace, batch)
     for text, holds in facts:
         (st.success if holds else st.error)(
             text, icon=":material/check_circle:" if holds else ":material/cancel:"
@@ -237,52 +238,6 @@ def returns_view(cfg: rnnviz.RunConfig) -> None:
             st.dataframe(array.reshape(-1, array.shape[-1]), key=f"values_{name}")
 
 
-def return_facts(trace: rnnviz.Trace, batch: int) -> list[tuple[str, bool]]:
-    """Returns live checks on what Keras returned, each a sentence and whether it holds."""
-    cfg = trace.config
-    out = dict(trace.outputs[batch])
-    names = [n for n, _ in trace.outputs[batch]]
-    facts = [(f"order: [{', '.join(names)}]", names == rnnviz.output_names(cfg))]
-    h_last = trace.h[batch, :, -1]
-    if "state_h" in out:
-        if cfg.return_sequences:
-            facts.append(
-                (
-                    "return_sequences=True: output[:, -1] == state_h",
-                    bool(np.array_equal(out["output"][:, -1], out["state_h"])),
-                )
-            )
-        else:
-            facts.append(
-                (
-                    "return_sequences=False: output == state_h",
-                    bool(np.array_equal(out["output"], out["state_h"])),
-                )
-            )
-        facts.append(
-            (
-                f"state_h shape = (batch_size, hidden_size) = {out['state_h'].shape}",
-                out["state_h"].shape == (cfg.batch_size, cfg.hidden_size),
-            )
-        )
-    if "state_c" in out:
-        facts.append(
-            (
-                "state_c equals the traced c_t at the last step",
-                bool(np.allclose(out["state_c"], trace.c[batch, :, -1], atol=1e-6)),
-            )
-        )
-    last = out["output"][:, -1] if cfg.return_sequences else out["output"]
-    facts.append(
-        (
-            "the output's last step equals the traced h_t at the last step",
-            bool(np.allclose(last, h_last, atol=1e-6)),
-        )
-    )
-    facts.append((f"cell.state_size = {trace.state_size}", True))
-    return facts
-
-
 def answer_inputs_ui(trace: rnnviz.Trace, batch: int) -> None:
     """The input of seeds/002's answer, and why its printed numbers are not these."""
     st.markdown("**The input x**, the answer's 2 × 3 × 3 array (sample row 1 ends in zeros):")
@@ -291,7 +246,7 @@ def answer_inputs_ui(trace: rnnviz.Trace, batch: int) -> None:
         [
             {
                 "sample row": r,
-                "step": t + 1,
+                "step": t,
                 **{f"feature {f}": float(x[r, t, f]) for f in range(x.shape[2])},
             }
             for r in range(x.shape[0])
@@ -301,16 +256,16 @@ def answer_inputs_ui(trace: rnnviz.Trace, batch: int) -> None:
         hide_index=True,
     )
     st.markdown(
-        "**Why these numbers are not the answer's:** the shapes match, (2, 3, 4) and (2, 4); "
-        "the numbers do not, because "
+        f"**Why these numbers are not the answer's:** {answer_shapes(trace, batch)}. "
+        "The numbers differ because "
         "its weights were drawn by TensorFlow 1 with tf.set_random_seed(42), which Keras 3 "
         f"cannot reproduce, and here they are drawn from seed {trace.config.seed}. "
         + (
-            "What carries over: the two rows get the same h_t at steps 1 and 2, where their "
+            "What carries over: the two rows get the same h_t at steps 0 and 1, where their "
             "inputs agree and they start from the same state, as in the answer's printout."
             if np.array_equal(trace.h[batch, 0, :2], trace.h[batch, 1, :2])
             else "In this batch the two rows start from different states (carried over from "
-            "the batch before), so even steps 1 and 2 differ; in batch 1 they agree, as in "
+            "the batch before), so even steps 0 and 1 differ; in batch 0 they agree, as in "
             "the answer's printout."
         )
     )
@@ -327,7 +282,7 @@ def carry_view(cfg: rnnviz.RunConfig) -> None:
     st.plotly_chart(figures.carry_over(trace, sample, state), key="fig_carry")
     idx = cfg.state_names.index(state)
     st.markdown(
-        f"**The state batch 1 starts from** ({state}_0, `initial_state={cfg.initial_state}`), "
+        f"**The state batch 0 starts from** ({state}_0, `initial_state={cfg.initial_state}`), "
         "one row per sample row, in numbers:"
     )
     st.dataframe(
@@ -344,7 +299,7 @@ def carry_view(cfg: rnnviz.RunConfig) -> None:
         reset = cfg.stateful and k in cfg.reset_before
         rows.append(
             {
-                "between": f"batch {k} and batch {k + 1}",
+                "between": f"batch {k - 1} and batch {k}",
                 "does the later batch start where the earlier one ended?": "yes"
                 if gap == 0
                 else "no",
@@ -367,7 +322,7 @@ def step_view(cfg: rnnviz.RunConfig) -> None:
     trace = trace_of(cfg)  # a fragment keeps its arguments: a small config, not the trace
     cols = st.columns(4)
     with cols[0]:
-        batch = pick("batch index (0 = first)", cfg.num_batches, "batch")
+        batch = pick("batch", cfg.num_batches, "batch")
     with cols[1]:
         sample = pick("sample row", cfg.batch_size, "sample")
     with cols[2]:
@@ -432,12 +387,7 @@ def state_trap_ui() -> None:
             language="python",
         )
         st.error(f"K.variable on Keras 3: {trap.k_variable_error}")
-        st.warning(
-            "keras.Variable runs without an error and **changes nothing**: predict's output "
-            f"differs from starting at zeros by {trap.replaced_max_change:.6g}. The compiled "
-            "predict still reads the layer's own state variable; the list now points at "
-            "another one that nothing reads."
-        )
+        st.warning(keras_variable_outcome(trap.replaced_max_change))
         st.markdown(
             "Only a direct `layer(x)` reads the new variable, and with the seed's "
             "(batch, 2) shape it fails there:"

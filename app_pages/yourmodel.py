@@ -404,8 +404,8 @@ def step_ui(trace: rnnviz.Trace, sample: int) -> None:
         {"value": {name: float(values[unit]) for name, values in rows.items()}},
         key="ym_step_values",
     )
-    original = trace.labels[0, sample, t] if trace.labels is not None else str(t + 1)
-    x_t = trace.inputs[0, sample, int(original) - 1]
+    original = trace.labels[0, sample, t] if trace.labels is not None else str(t)
+    x_t = trace.inputs[0, sample, int(original)]
     st.markdown(
         f"**The input at this step** (input step {original}, as the layer receives it, "
         f"{x_t.shape[0]} numbers): `{np.array2string(x_t, precision=4, threshold=24)}`"

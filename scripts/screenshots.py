@@ -237,7 +237,7 @@ def take_your_model(page: Page, base: str, out: Path) -> None:
     page.get_by_text("reads the steps backwards").wait_for()
     wait_for_charts(page, 2)
     settle(page)
-    expect_text(page, "Your model", "masked", "step 1 (input 20)")
+    expect_text(page, "Your model", "masked", "step 0 (input 19)")
     page.get_by_text("reads the steps backwards").scroll_into_view_if_needed()
     shoot(page, out / "yourmodel.png")
     page.set_viewport_size(VIEWPORT)

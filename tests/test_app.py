@@ -229,8 +229,8 @@ def test_reset_before_resets_the_state_at_that_boundary(shown):
     rows = table_rows(at.table[0])
     assert [r["what happened"] for r in rows] == ["carried over", "reset_state(): zeros"]
     carry = heatmaps(charts(at)["fig_carry"])[0]
-    assert "batch 3 start (reset)" in carry["x"]  # reset_before=[2]: the third batch
-    assert not values(carry["z"])[:, carry["x"].index("batch 3 start (reset)")].any()
+    assert "batch 2 start (reset)" in carry["x"]  # reset_before=[2]: the third batch
+    assert not values(carry["z"])[:, carry["x"].index("batch 2 start (reset)")].any()
 
 
 def test_reset_before_is_disabled_unless_stateful(shown):
@@ -277,7 +277,7 @@ def test_reset_after_changes_the_gru_values_shown(shown):
 def test_initial_state_random_starts_batch_0_from_a_nonzero_state(shown):
     def batch_0_start(at: AppTest) -> np.ndarray:
         carry = heatmaps(charts(at)["fig_carry"])[0]
-        assert carry["x"][0] == "batch 1 start"
+        assert carry["x"][0] == "batch 0 start"
         return values(carry["z"])[:, 0]
 
     assert not batch_0_start(shown("carry")).any()
@@ -405,7 +405,7 @@ def test_carry_view_shows_the_start_and_end_of_every_batch(shown):
     at = shown("carry")
     assert not at.exception
     carry = heatmaps(charts(at)["fig_carry"])[0]
-    assert carry["x"] == [f"batch {k} {end}" for k in (1, 2, 3) for end in ("start", "end")]
+    assert carry["x"] == [f"batch {k} {end}" for k in (0, 1, 2) for end in ("start", "end")]
     assert values(carry["z"]).shape == (8, 6)
 
 
@@ -513,7 +513,9 @@ def test_preset_1_shows_the_lstm_state_shapes_and_state_size(preset_page):
     at = preset_page("lstm_states")
     assert not at.exception
     assert [r["shape"] for r in table_rows(at.table[0])] == ["(2, 5, 8)", "(2, 8)", "(2, 8)"]
-    assert "cell.state_size = [8, 8]" in [s.value for s in at.success]
+    assert "cell.state_size = [8, 8], one entry per state of h and c, each hidden_size" in [
+        s.value for s in at.success
+    ]
 
 
 def test_preset_2_shows_the_simple_rnn_state_carried_between_batches(preset_page):
@@ -543,14 +545,15 @@ def test_preset_3_shows_the_answers_input_and_why_its_numbers_differ(preset_page
     )
     why = [m.value for m in at.markdown if "Why these numbers are not the answer's" in m.value]
     assert len(why) == 1 and "tf.set_random_seed(42)" in why[0]
-    assert "the two rows get the same h_t at steps 1 and 2" in why[0]
+    assert "the two rows get the same h_t at steps 0 and 1" in why[0]
+    assert "the shapes match: (2, 3, 4) here and in the answer" in why[0]
 
 
 def test_preset_4_shows_the_silent_state_trap_beside_the_keras3_way(preset_page):
     at = preset_page("state_trap")
     assert not at.exception
     (warning,) = [w.value for w in at.warning]
-    assert "changes nothing" in warning and "zeros by 0." in warning
+    assert "changes nothing" in warning and "to the last bit" in warning
     assert any("predict now starts from h0" in s.value for s in at.success)
 
 

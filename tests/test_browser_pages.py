@@ -125,7 +125,7 @@ def test_your_model_traces_an_uploaded_backward_half_and_survives_a_hostile_file
     heatmap = page.evaluate(
         """() => document.querySelector('.stPlotlyChart .js-plotly-plot').data[0]"""
     )
-    assert heatmap["x"][0] == "step 1 (input 7)"  # the backward half reads step 7 first
+    assert heatmap["x"][0] == "step 0 (input 6)"  # the backward half reads step 6 first
     assert heatmaps(page) == {"h": (5, 7)}  # GRU(5): a row per unit, a column per step
     assert_no_exception(page)
 

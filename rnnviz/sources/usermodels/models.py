@@ -300,7 +300,7 @@ def trace_model(model: Any, x: Any, layer: str | None = None, *, engines: Any = 
     traced as `trace_layer` does. A masked step keeps the previous state, as in Keras,
     and `Trace.mask` says which steps were masked. A `go_backwards` layer, and the
     backward half of a Bidirectional, are traced in the order Keras processes the
-    steps; `Trace.labels` holds each step's original position (1 = the first step of
+    steps; `Trace.labels` holds each step's original position (0 = the first step of
     x). A layer inside TimeDistributed runs once per outer step: its trace has one
     sample per (outer step, sample), outer step first.
 
@@ -354,7 +354,7 @@ def trace_model(model: Any, x: Any, layer: str | None = None, *, engines: Any = 
         if as_flag("go_backwards", config.get("go_backwards", False))
         else np.arange(steps)
     )
-    labels = np.broadcast_to((order + 1).astype(str), trace.h.shape[:3]).copy()
+    labels = np.broadcast_to(order.astype(str), trace.h.shape[:3]).copy()
     return dataclasses.replace(trace, labels=labels)
 
 

@@ -41,10 +41,14 @@ def _unrolled(values: np.ndarray, sample: int) -> np.ndarray:
 
 
 def _time_label(step: int, num_steps: int, num_batches: int) -> str:
-    """A global time index in words a student reads: "batch 2, step 3" (counted from 1)."""
+    """A global time index in words a student reads: "batch 1, step 2".
+
+    Counted from 0 like every batch, sample, step and unit rnnviz shows: the index into
+    `trace.h[batch, sample, step, unit]`, the generated code and the share link.
+    """
     if num_batches == 1:  # one batch (a trained task's samples): the step is all there is
-        return f"step {step + 1}"
-    return f"batch {step // num_steps + 1}, step {step % num_steps + 1}"
+        return f"step {step}"
+    return f"batch {step // num_steps}, step {step % num_steps}"
 
 
 def _hover_labels(k: int, t: int, stride: int) -> np.ndarray:
@@ -52,11 +56,10 @@ def _hover_labels(k: int, t: int, stride: int) -> np.ndarray:
 
 
 def _column_labels(k: int, t: int, stride: int) -> np.ndarray:
-    """One label per heatmap column, "batch 2, step 4": the x of a categorical axis.
+    """One label per heatmap column, "batch 1, step 3": the x of a categorical axis.
 
     A label per column, not per cell: per-cell hover labels (strings, or numbers
     Plotly cannot send as binary in 3-D) were three quarters of a chart's bytes.
-    Counted from 1, as people count; the exported arrays keep Python's 0-based indices.
     """
     return _hover_labels(k, t, stride)
 

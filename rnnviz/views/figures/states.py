@@ -82,9 +82,9 @@ def carry_over(trace: Trace, sample: int = 0, state: str = "h") -> go.Figure:
     for b in range(k):
         columns.append(trace.initial_states[b][idx][sample])
         reset = cfg.stateful and b in cfg.reset_before
-        labels.append(f"batch {b + 1} start" + (" (reset)" if reset else ""))
+        labels.append(f"batch {b} start" + (" (reset)" if reset else ""))
         columns.append(trace.final_states[b][idx][sample])
-        labels.append(f"batch {b + 1} end")
+        labels.append(f"batch {b} end")
     z = np.stack(columns, axis=1)
     fig = go.Figure(
         go.Heatmap(
@@ -166,8 +166,8 @@ def mark_model_steps(fig: go.Figure, trace: Trace, sample: int = 0) -> go.Figure
     stride = _stride(steps)
     labels = trace.labels[0, sample] if trace.labels is not None else None
     heatmaps = [d for d in fig.data if isinstance(d, go.Heatmap)]
-    if labels is not None and any(labels[t] != str(t + 1) for t in range(steps)):
-        x = [f"step {t + 1} (input {labels[t]})" for t in range(0, steps, stride)]
+    if labels is not None and any(labels[t] != str(t) for t in range(steps)):
+        x = [f"step {t} (input {labels[t]})" for t in range(0, steps, stride)]
         for heatmap in heatmaps:
             heatmap.x = x
     if trace.mask is None or stride != 1:
