@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 
 import rnnviz
-from app_pages.runtime import cached
+from app_pages.runtime import cached, forget_link_values
 from rnnviz.core.config import CELLS, INITIAL_STATES, LIMITS, SIGNALS
 from rnnviz.views import export, figures
 from rnnviz.views.checks import answer_shapes, keras_variable_outcome, return_checks
@@ -452,6 +452,8 @@ def read_link() -> None:
         st.session_state["preset_question"] = preset
     for key, value in values.items():
         st.session_state[key] = value
+    # Streamlit would seed the widgets from the raw link again (and crash on batch_size=inf).
+    forget_link_values([key for key in params if key not in values])
     st.session_state["link_notices"] = notices
     # Known limit: the address bar keeps the link as given until a control changes
     # (Streamlit's binding owns it); rewriting it here in Streamlit's spelling did not stick.

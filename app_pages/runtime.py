@@ -71,3 +71,85 @@ def return_freed_memory_to_the_system() -> None:
     mallopt(m_arena_max, 2)
     mallopt(m_mmap_threshold, 128 * 1024)
     mallopt(m_trim_threshold, 128 * 1024)
+
+
+def forget_link_values(keys: list[str]) -> None:
+    """Stops Streamlit seeding the widgets of `keys` from the link as first loaded.
+
+    Streamlit 1.67 seeds a bound widget from the URL of the first load
+    (`QueryParams._initial_query_params`), after the page has read the link itself; a
+    value it cannot parse crashes the page (`batch_size=inf`: OverflowError in
+    number_input's deserializer). The page has already honoured or named every value, so
+    the raw ones are dropped from what Streamlit seeds from. Private API, one place.
+    """
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return
+    query_params = ctx.session_state._state.query_params
+    for key in keys:
+        query_params._initial_query_params.pop(key, None)
+
+
+def apply_link(page: str, fields: dict) -> None:
+    """Reads the page's link once per session (rnnviz.views.urlstate.read_link): honoured
+    values go to the widgets' Session State, everything else into the notice that
+    link_notices_ui shows."""
+    import streamlit as st
+
+    from rnnviz.views.urlstate import read_link
+
+    flag = f"link_read_{page}"
+    if st.session_state.get(flag):
+        return
+    st.session_state[flag] = True
+    params = {key: st.query_params.get_all(key) for key in st.query_params}
+    values, notices = read_link(params, fields)
+    for key, value in values.items():
+        st.session_state[key] = value
+    forget_link_values(list(params))
+    st.session_state[f"link_notices_{page}"] = notices
+
+
+def link_notices_ui(page: str) -> None:
+    """The one notice of what a link asked for and the page cannot show, as plain text."""
+    import streamlit as st
+
+    key = f"link_notices_{page}"
+    notices = st.session_state.get(key)
+    if not notices:
+        return
+    with st.container(border=True):
+        left, right = st.columns([12, 1])
+        left.markdown(":material/link_off: **This link asked for things the page cannot show:**")
+        right.button("Hide", key=f"hide_{key}", on_click=st.session_state.pop, args=(key, None))
+        st.text("\n".join(f"• {line}" for line in notices))  # plain text: nothing rendered
+
+
+def keep_in_range(page: str, key: str, lo: float, hi: float) -> None:
+    """Brings a linked value into a widget's range known only now (the number of units or
+    epochs of the chosen source), naming the change in the page's link notice; Streamlit
+    refuses a Session State value outside a widget's range with an exception."""
+    import streamlit as st
+
+    value = st.session_state.get(key)
+    if value is None or lo <= value <= hi:
+        return
+    used = type(value)(min(max(value, lo), hi))
+    st.session_state[key] = used
+    notices = st.session_state.setdefault(f"link_notices_{page}", [])
+    notices.append(f"{key}={value} is outside {lo:g} to {hi:g} here: used {used:g}")
+
+
+def keep_in_options(page: str, key: str, options: list) -> None:
+    """keep_in_range for a choice whose options depend on what is chosen (a GRU has no c)."""
+    import streamlit as st
+
+    value = st.session_state.get(key)
+    if value is None or value in options:
+        return
+    st.session_state[key] = options[0]
+    notices = st.session_state.setdefault(f"link_notices_{page}", [])
+    notices.append(f"{key}={value} is not one of {', '.join(map(str, options))} here: "
+                   f"used {options[0]}")

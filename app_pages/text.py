@@ -7,18 +7,33 @@ import html
 import numpy as np
 import streamlit as st
 
-from app_pages.runtime import cached
+from app_pages.runtime import apply_link, cached, keep_in_range, link_notices_ui
 from rnnviz import analysis
 from rnnviz.core.config import CELLS, GATES
 from rnnviz.sources.text import charmodel as T
 from rnnviz.sources.text.concepts import CONCEPT_TITLES, CONCEPTS
 from rnnviz.views import figures
-from rnnviz.views.urlstate import CELL_LABELS
+from rnnviz.views.urlstate import (
+    CELL_LABELS,
+    choice_field,
+    number_field,
+    text_field,
+    whole_field,
+)
 
 BIND = "query-params"
 BY_NUMBER = "units_by_number"
 CHOICES = (*CONCEPTS, BY_NUMBER)
 CHOICE_TITLES = {**CONCEPT_TITLES, BY_NUMBER: "units by number"}
+#: Every parameter a link to this page may set (read by rnnviz.views.urlstate.read_link).
+LINK = {
+    "text_cell": choice_field(CELL_LABELS, "lstm", "cell"),
+    "concept": choice_field(CHOICE_TITLES, CHOICES[0]),
+    "text_state": choice_field({"h": "hidden state h", "c": "cell state c"}, "h", "state"),
+    "text": text_field(T.MAX_TEXT),
+    "text_unit": whole_field(0, 4095, "the concept's best unit", "unit"),
+    "temperature": number_field(0.01, 10.0, 0.6),
+}
 #: Characters of validation text the stateful-vs-stateless plot reads (50 windows of 100).
 LOSS_TEXT = 5_000
 
@@ -155,6 +170,8 @@ def settings_ui() -> tuple[str, str, str]:
 
 
 def main() -> None:
+    apply_link("text", LINK)
+    notices = st.container()  # filled last: widgets below may add to the link's notice
     cell, concept, state = settings_ui()
     cm = model(cell)
     info = cm.info
@@ -203,6 +220,8 @@ def main() -> None:
     unit_view(text, cell, concept, state, default_unit, units)
     generation_ui(cm, int(st.session_state.get("text_unit", default_unit)))
     stateful_ui(cell)
+    with notices:
+        link_notices_ui("text")
 
 
 @st.fragment
@@ -211,6 +230,7 @@ def unit_view(
 ) -> None:
     """The unit picker and the coloured text. A fragment: a new unit redraws only this."""
     result = analyse(cell, text)  # a fragment keeps its arguments: not the analysis itself
+    keep_in_range("text", "text_unit", 0, units - 1)
     unit = int(
         st.number_input(
             "unit",

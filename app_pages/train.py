@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import streamlit as st
 
-from app_pages.runtime import cached
+from app_pages.runtime import apply_link, cached, keep_in_range, link_notices_ui
 from rnnviz import analysis
 from rnnviz.core.config import CELLS
 from rnnviz.serving.jobs import Job, default_registry
@@ -22,9 +22,18 @@ from rnnviz.sources.training.run import (
 )
 from rnnviz.sources.training.tasks import TASKS, Task
 from rnnviz.views import figures
-from rnnviz.views.urlstate import CELL_LABELS
+from rnnviz.views.urlstate import CELL_LABELS, choice_field, whole_field
 
 BIND = "query-params"
+#: Every parameter a link to this page may set (read by rnnviz.views.urlstate.read_link).
+LINK = {
+    "task": choice_field({n: t.title for n, t in TASKS.items()}, "remember"),
+    "train_cell": choice_field(CELL_LABELS, "lstm", "cell"),
+    "train_units": whole_field(*TRAIN_LIMITS["hidden_size"], "the task's", "units", "hidden_size"),
+    "train_epochs": whole_field(*TRAIN_LIMITS["epochs"], "the task's", "epochs"),
+    "train_seed": whole_field(*TRAIN_LIMITS["seed"], 0, "seed"),
+    "epoch": whole_field(0, TRAIN_LIMITS["epochs"][1], "the last"),
+}
 #: Trained runs a session keeps, newest last (each a few hundred kB).
 MAX_SESSION_RUNS = 6
 #: Validation samples the unit finder correlates over.
@@ -303,6 +312,7 @@ def epochs_ui(run: TrainingRun) -> None:
     st.subheader("Scrub through the epochs")
     cols = st.columns([3, 1])
     with cols[0]:
+        keep_in_range("train", "epoch", 0, run.epochs_done)
         epoch = st.slider(
             "epoch (0 = before training)",
             0,
@@ -387,6 +397,8 @@ def comparison_ui(task: Task) -> None:
 
 
 def main() -> None:
+    apply_link("train", LINK)
+    notices = st.container()  # filled last: widgets below may add to the link's notice
     settings = settings_ui()
     task = TASKS[settings.task]
     st.title(f"Train: {task.title}")
@@ -452,6 +464,8 @@ def main() -> None:
         )
         epochs_ui(run)
     comparison_ui(task)
+    with notices:
+        link_notices_ui("train")
 
 
 def _use_settings(settings: Settings) -> None:

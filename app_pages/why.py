@@ -11,14 +11,26 @@ import numpy as np
 import streamlit as st
 
 import rnnviz
-from app_pages.runtime import cached
+from app_pages.runtime import (
+    apply_link,
+    cached,
+    keep_in_options,
+    keep_in_range,
+    link_notices_ui,
+)
 from rnnviz import analysis
 from rnnviz.core.config import CELLS
 from rnnviz.sources.text import charmodel as T
 from rnnviz.sources.training.run import load_pretrained
 from rnnviz.sources.training.tasks import TASKS
 from rnnviz.views import figures
-from rnnviz.views.urlstate import CELL_LABELS
+from rnnviz.views.urlstate import (
+    CELL_LABELS,
+    choice_field,
+    flag_field,
+    number_field,
+    whole_field,
+)
 
 BIND = "query-params"
 QUESTIONS = {
@@ -49,6 +61,32 @@ SOURCES = {
     "task": "A trained task",
     "text": "The char model",
     "model": "The layer on the Your model page",
+}
+#: Every parameter a link to this page may set: the widget key, what it accepts, and the
+#: short keys a person would type (read leniently by rnnviz.views.urlstate.read_link).
+LINK = {
+    "question": choice_field(QUESTIONS, "reach", "q"),
+    "source": choice_field(SOURCES, "explore"),
+    "why_task": choice_field({n: t.title for n, t in TASKS.items()}, "remember", "task"),
+    "why_cell": choice_field(CELL_LABELS, "lstm", "cell"),
+    "why_epoch": whole_field(0, 200, 0, "epoch"),
+    "why_units": whole_field(1, 64, 8, "units", "hidden_size"),
+    "why_steps": whole_field(2, 60, 10, "steps", "num_steps"),
+    "why_stateful": flag_field(True, "stateful"),
+    "why_seed": whole_field(0, 2**31 - 1, 0, "seed"),
+    "target": whole_field(0, 100_000, 0, "target_step"),
+    "why_batch": whole_field(0, 100_000, 0, "batch"),
+    "why_unit": whole_field(0, 100_000, 0, "unit"),
+    "why_step": whole_field(0, 100_000, 0, "step"),
+    "why_sample": whole_field(0, 100_000, 0, "sample"),
+    "why_value": number_field(-5.0, 5.0, 1.0, "value"),
+    "why_state": choice_field({"h": "h", "c": "c"}, "h", "state"),
+    "why_3d": flag_field(False, "3d"),
+    "why_start": whole_field(0, 100_000, 0, "start"),
+    "why_end": whole_field(0, 100_000, 3, "end"),
+    "why_threshold": number_field(-1.0, 1.0, 0.3, "threshold"),
+    "why_compare": choice_field({"two cells": "two cells", "two epochs": "two epochs"},
+                                "two cells", "compare"),
 }
 #: Session State key the Your model page keeps its trace's cache key under.
 YOUR_MODEL_KEY = "your_model_trace"
@@ -114,6 +152,7 @@ def source_ui() -> Source:
         )
         cell = sb.selectbox("cell", CELLS, format_func=CELL_LABELS.get, key="why_cell", bind=BIND)
         run = pretrained(task, cell)
+        keep_in_range("why", "why_epoch", 0, run.epochs_done)
         epoch = sb.slider("epoch", 0, run.epochs_done, run.epochs_done, key="why_epoch", bind=BIND)
         return Source(
             run.trace(int(epoch)),
@@ -185,6 +224,7 @@ def source_ui() -> Source:
 
 
 def pick_index(label: str, count: int, key: str, default: int = 0, help: str = "") -> int:
+    keep_in_range("why", key, 0, max(count - 1, 0))
     return int(
         st.number_input(
             label, 0, max(count - 1, 0), min(default, count - 1), key=key, bind=BIND, help=help
@@ -234,6 +274,7 @@ def unit_ui(src: Source) -> None:
     with cols[2]:
         value = st.number_input("set it to", -5.0, 5.0, 1.0, step=0.1, key="why_value", bind=BIND)
     with cols[3]:
+        keep_in_options("why", "why_state", list(cfg.state_names))
         state = st.selectbox("state", cfg.state_names, key="why_state", bind=BIND)
     with cols[4]:
         sample = pick_index("sample", cfg.batch_size, "why_sample")
@@ -512,6 +553,8 @@ def untrained_twin(trace: rnnviz.Trace) -> rnnviz.Trace:
 
 
 def main() -> None:
+    apply_link("why", LINK)
+    notices = st.container()  # filled last: widgets below may add to the link's notice
     question = st.sidebar.radio(
         "question", list(QUESTIONS), format_func=QUESTIONS.get, key="question", bind=BIND
     )
@@ -526,6 +569,8 @@ def main() -> None:
         "pattern": pattern_ui,
         "compare": compare_ui,
     }[question](src)
+    with notices:
+        link_notices_ui("why")
 
 
 main()

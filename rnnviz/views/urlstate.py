@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -171,4 +172,131 @@ def read_query(params: Mapping[str, list[str]]) -> tuple[dict[str, Any], list[st
     if len(rb) != len(values.get("reset_before", [])):
         notices.append(f"reset_before beyond the last batch ({cfg.num_batches - 1}) left out")
         values["reset_before"] = rb
+    return values, notices
+
+
+# ----- the other pages: one declaration of a page's link fields ------------------------------
+
+
+@dataclass(frozen=True)
+class LinkField:
+    """One query parameter a page reads: its kind and what it accepts.
+
+    Args:
+        kind: "choice" (one of `options`), "whole" (a whole number in lo..hi), "number"
+            (a finite number in lo..hi), "flag" (true/false) or "text" (at most hi chars).
+        options: for a choice, value -> label; a link may give either, in any case.
+        lo, hi: the range of a number (hi: the longest text).
+        default: what the page uses when the link's value cannot be honoured.
+        aliases: other keys a link may use (the short key without the page's prefix).
+    """
+
+    kind: str
+    options: Mapping[str, str] | None = None
+    lo: float | None = None
+    hi: float | None = None
+    default: Any = None
+    aliases: tuple[str, ...] = ()
+
+
+def choice_field(options: Mapping[str, str], default: str, *aliases: str) -> LinkField:
+    return LinkField("choice", options=dict(options), default=default, aliases=aliases)
+
+
+def whole_field(lo: int, hi: int, default: Any, *aliases: str) -> LinkField:
+    return LinkField("whole", lo=lo, hi=hi, default=default, aliases=aliases)
+
+
+def number_field(lo: float, hi: float, default: float, *aliases: str) -> LinkField:
+    return LinkField("number", lo=lo, hi=hi, default=default, aliases=aliases)
+
+
+def flag_field(default: bool, *aliases: str) -> LinkField:
+    return LinkField("flag", default=default, aliases=aliases)
+
+
+def text_field(limit: int, *aliases: str) -> LinkField:
+    return LinkField("text", hi=limit, default="", aliases=aliases)
+
+
+def _shown(field: LinkField, value: Any) -> str:
+    if field.kind == "choice" and field.options and value in field.options:
+        return str(field.options[value])
+    return str(value)
+
+
+def read_link(
+    params: Mapping[str, list[str] | str], fields: Mapping[str, LinkField]
+) -> tuple[dict[str, Any], list[str]]:
+    """Returns (widget values by key, notices) for a page's link, leniently read.
+
+    A key may be the widget's key or one of its aliases; a choice may be spelled as its
+    value or its label, in any case; numbers accept `8.0` and `+8`, flags
+    `true/false/1/0/yes/no`. Everything not honoured (an unknown key, a bad or
+    out-of-range value) gets one notice saying what is used instead: the page names it
+    on screen, nothing is dropped silently. The values are the widgets' own (a choice's
+    option value, not its label).
+    """
+    keys = {key: key for key in fields}
+    for key, field in fields.items():
+        keys.update({alias: key for alias in field.aliases})
+    values: dict[str, Any] = {}
+    notices: list[str] = []
+    for name, raws in params.items():
+        raws = [raws] if isinstance(raws, str) else list(raws)
+        raw = raws[-1] if raws else ""
+        key = keys.get(name)
+        if key is None:
+            notices.append(f"{_short(name)}={_short(raw)} is not a parameter of this page: ignored")
+            continue
+        field = fields[key]
+        fallback = _shown(field, field.default)
+        if field.kind == "choice":
+            spellings = {}
+            for value, label in (field.options or {}).items():
+                spellings[str(value).lower()] = value
+                spellings[str(label).strip().lower()] = value
+            found = spellings.get(raw.strip().lower())
+            if found is None:
+                labels = ", ".join(str(v) for v in (field.options or {}).values())
+                notices.append(f"{name}={_short(raw)} is not one of {labels}: used {fallback}")
+            else:
+                values[key] = found
+        elif field.kind == "flag":
+            text = raw.strip().lower()
+            if text in TRUE | FALSE:
+                values[key] = text in TRUE
+            else:
+                notices.append(f"{name}={_short(raw)} is not true or false: used {fallback}")
+        elif field.kind == "whole":
+            number = _parse_int(raw)
+            if number is None or not field.lo <= number <= field.hi:
+                notices.append(
+                    f"{name}={_short(raw)} is not a whole number from {int(field.lo)} to "
+                    f"{int(field.hi)}: used {fallback}"
+                )
+            else:
+                values[key] = number
+        elif field.kind == "number":
+            try:
+                number = float(raw.strip())
+            except ValueError:
+                number = math.nan
+            if not math.isfinite(number) or not field.lo <= number <= field.hi:
+                notices.append(
+                    f"{name}={_short(raw)} is not a number from {field.lo:g} to {field.hi:g}: "
+                    f"used {fallback}"
+                )
+            else:
+                values[key] = number
+        elif field.kind == "text":
+            if len(raw) > field.hi:
+                notices.append(
+                    f"{name} has {len(raw):,} characters, more than {int(field.hi):,}: "
+                    "used the default text"
+                )
+            else:
+                values[key] = raw
+        else:  # a page declared a kind this reader does not know
+            raise ValueError(f"unknown link field kind {field.kind!r}")
     return values, notices
