@@ -26,6 +26,25 @@ GATE_TITLES = {
 #: Colours of the cells wherever they are compared.
 CELL_COLOURS = {"lstm": "#1f77b4", "gru": "#2ca02c", "simple_rnn": "#d62728"}
 
+#: A heatmap panel's plot height: ROW_PX per row, at least MIN_PANEL_PX (a chart of 1 or 2
+#: samples is not a sliver) and at most MAX_PANEL_PX (1,024 units do not make it a page
+#: long: past it the rows shrink). tests/readability.py checks every chart against these.
+ROW_PX = 28
+MIN_PANEL_PX = 200
+MAX_PANEL_PX = 640
+
+
+def panel_px(rows: int, row_px: int = ROW_PX) -> int:
+    """The plot height in pixels of a heatmap panel of `rows` rows."""
+    return int(min(max(rows * row_px, MIN_PANEL_PX), MAX_PANEL_PX))
+
+
+def colorbar(title: str, panel: float, **extra) -> dict:
+    """A colour bar of fixed length in pixels, so it keeps its length whatever the chart's
+    height (a fraction of a short chart collapsed it to a few pixels)."""
+    return dict(title=dict(text=title), lenmode="pixels", len=int(min(0.9 * panel, 320)), **extra)
+
+
 #: Heatmaps wider than this many time columns are shown strided (exports keep all data).
 MAX_DISPLAY_COLUMNS = 1200
 

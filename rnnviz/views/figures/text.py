@@ -10,6 +10,7 @@ from plotly.subplots import make_subplots
 from rnnviz.views.figures.common import (
     DIVERGING,
     GATE_TITLES,
+    colorbar,
 )
 
 #: Wider lines wrap onto the next row of the text grid.
@@ -61,6 +62,9 @@ def text_heatmap(
     rows, cols = text_grid_layout(text, columns)
     n_rows = int(rows.max()) + 1 if len(text) else 1
     width = int(cols.max()) + 1 if len(text) else 1
+    # 19 px a line of text, however long (the characters must stay legible), and enough
+    # for the colour bar under a line or two.
+    panel = max(19 * n_rows, 120)
     z = np.full((n_rows, width), np.nan, np.float32)
     labels = np.full((n_rows, width), "", object)
     tips = np.full((n_rows, width), None, object)  # gaps: no hover (hoverongaps=False)
@@ -85,14 +89,14 @@ def text_heatmap(
             zmax=b or 1.0,
             xgap=1,
             ygap=1,
-            colorbar=dict(title=dict(text="value")),
+            colorbar=colorbar("value", panel),
         )
     )
     fig.update_yaxes(autorange="reversed", visible=False)
     fig.update_xaxes(visible=False, range=[-0.5, max(width, 40) - 0.5])
     fig.update_layout(
         title=title,
-        height=60 + 19 * n_rows,
+        height=panel + (40 if title else 10) + 10,
         margin=dict(l=10, r=10, t=40 if title else 10, b=10),
         plot_bgcolor="white",
     )

@@ -14,6 +14,8 @@ from rnnviz.views.figures.common import (
     STATE_TITLES,
     _column_labels,
     _unrolled,
+    colorbar,
+    panel_px,
 )
 
 
@@ -21,12 +23,13 @@ def reach_heatmap(reach: np.ndarray, target: int, title: str = "") -> go.Figure:
     """Returns |∂h_target/∂x_t| per sample and step on a log colour scale, the target marked."""
     with np.errstate(divide="ignore"):
         logged = np.where(reach > 0, np.log10(np.maximum(reach, 1e-30)), np.nan)
+    panel = panel_px(reach.shape[0])
     fig = go.Figure(
         go.Heatmap(
             z=logged.astype(np.float32),
             customdata=reach.astype(np.float32),
             colorscale="Magma",
-            colorbar=dict(title=dict(text="log10 reach")),
+            colorbar=colorbar("log10 reach", panel),
             hovertemplate="sample %{y}, input step %{x}<br>‖∂h_target/∂x_t‖ = %{customdata:.3e}"
             "<extra></extra>",
         )
@@ -36,7 +39,8 @@ def reach_heatmap(reach: np.ndarray, target: int, title: str = "") -> go.Figure:
         title=title or f"How much h at step {target} depends on each input step",
         xaxis_title="input step t",
         yaxis_title="sample",
-        height=120 + 28 * reach.shape[0],
+        height=panel + 60 + 60,
+        margin=dict(t=60, b=60),
     )
     return fig
 
