@@ -23,9 +23,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
+import numpy as np
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+import rnnviz
 from scripts.browserkit import CHROMIUM_ARGS, free_port, is_healthy, streamlit_command
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,6 +51,9 @@ PLOT_DATA_JS = """
         name: t.name,
         rows: t.z ? t.z.length : null,
         cols: t.z && t.z[0] ? t.z[0].length : null,
+        // the numbers drawn, as the browser holds them (typed arrays made plain)
+        y: t.y ? Array.from(t.y) : null,
+        z: t.z ? Array.from(t.z, (row) => Array.from(row)) : null,
     }))
 )
 """
@@ -165,6 +170,16 @@ def heatmaps(page) -> dict[str, tuple[int, int]]:
     }
 
 
+def drawn_heatmaps(page) -> dict[str, np.ndarray]:
+    """The z of each heatmap on the page by name, as the browser drew it (float32)."""
+    return {
+        t["name"]: np.asarray(t["z"], np.float32)
+        for fig in plots(page)
+        for t in fig
+        if t["type"] == "heatmap"
+    }
+
+
 def wait_heatmaps(page, names: list[str], rows: int) -> None:
     """Waits until heatmaps of exactly these trace names, each with `rows` rows, are drawn."""
     page.wait_for_function(
@@ -216,6 +231,11 @@ def test_page_loads_with_state_heatmaps(page):
     wait_heatmaps(page, ["h", "c"], rows=8)
     # The default LSTM(8): 8 units x (3 batches x 5 steps), h and c.
     assert heatmaps(page) == {"h": (8, 15), "c": (8, 15)}
+    drawn = drawn_heatmaps(page)
+    trace = rnnviz.run(rnnviz.RunConfig())
+    for name in ("h", "c"):  # the numbers the browser holds are the trace's, sample 0
+        expected = trace.state(name)[:, 0].reshape(15, 8).T
+        np.testing.assert_array_equal(drawn[name], expected)
     assert page.get_by_role("radio", name="States over time").is_checked()
     assert_no_exception(page)
 
@@ -226,6 +246,8 @@ def test_hidden_size_input_redraws_heatmaps(page):
     set_number(page, "hidden_size", 5)
     wait_heatmaps(page, ["h", "c"], rows=5)
     assert heatmaps(page) == {"h": (5, 15), "c": (5, 15)}
+    expected = rnnviz.run(rnnviz.RunConfig(hidden_size=5)).h[:, 0].reshape(15, 5).T
+    np.testing.assert_array_equal(drawn_heatmaps(page)["h"], expected)
     assert "keras.layers.LSTM(5," in caption(page)
     assert_no_exception(page)
 

@@ -7,6 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from rnnviz.sources.training.run import read_manifest
 from tests.test_browser import (
     FIRST_CHART_TIMEOUT_MS,
     assert_no_exception,
@@ -60,7 +61,7 @@ def test_every_why_question_draws_a_figure_and_the_url_restores_it(page):
 
 
 @pytest.mark.skipif(
-    not __import__("rnnviz.text").text.read_manifest().get("text"),
+    not read_manifest().get("text"),
     reason="no shipped char models (run `make models`)",
 )
 def test_text_page_escapes_pasted_html_ranks_units_hovers_and_generates(page):

@@ -12,9 +12,11 @@ import subprocess
 import time
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from rnnviz.sources.training.run import load_pretrained
 from scripts.browserkit import CHROMIUM_ARGS, free_port, is_healthy, streamlit_command
 from tests.test_browser import (
     FIRST_CHART_TIMEOUT_MS,
@@ -24,6 +26,7 @@ from tests.test_browser import (
     _chromium,
     assert_no_exception,
     current_query,
+    drawn_heatmaps,
     plots,
     wait_idle,
 )
@@ -119,11 +122,27 @@ def epochs_drawn(page) -> int:
     )
 
 
+def loss_curves(page) -> dict[str, list[float]]:
+    """The y of each curve of the loss panel (the first of a name: the metric panel follows)."""
+    curves: dict[str, list[float]] = {}
+    for fig in plots(page):
+        for t in fig:
+            if t["type"] == "scatter" and t["y"] is not None:
+                curves.setdefault(t["name"], t["y"])
+    return curves
+
+
 def test_a_pretrained_network_shows_at_once_with_curves_and_states(page):
     open_train(page)
     expect(page.get_by_text("pretrained checkpoint", exact=False)).to_be_visible()
     names = [t["name"] for fig in plots(page) for t in fig]
     assert "LSTM validation" in names and "h" in names and "c" in names
+    run = load_pretrained("remember", "lstm")
+    curves = loss_curves(page)
+    np.testing.assert_allclose(curves["LSTM validation"], run.history["val_loss"], rtol=1e-6)
+    drawn = drawn_heatmaps(page)["h"]  # sample 0 of the last epoch: units x steps
+    expected = run.trace(-1, run.validation.x[:64]).h[0, 0].T
+    np.testing.assert_allclose(drawn, expected, rtol=1e-6, atol=1e-7)
     assert_no_exception(page)
 
 
@@ -188,6 +207,10 @@ def test_comparison_shows_three_cells_curves_and_final_accuracy(page):
     wait_idle(page)
     names = {t["name"] for fig in plots(page) for t in fig}
     assert {"LSTM validation", "GRU validation", "SimpleRNN validation"} <= names
+    drawn = loss_curves(page)
+    for cell, label in (("lstm", "LSTM"), ("gru", "GRU"), ("simple_rnn", "SimpleRNN")):
+        history = load_pretrained("remember", cell).history
+        np.testing.assert_allclose(drawn[f"{label} validation"], history["val_loss"], rtol=1e-6)
     assert_no_exception(page)
 
 

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from rnnviz import analysis
 from rnnviz.sources.text import charmodel as T
 from rnnviz.sources.text.concepts import CONCEPTS
+from rnnviz.views import figures
 from tests.test_app import APP, values
 
 PAGE = "app_pages/text.py"
@@ -33,6 +34,12 @@ def charts(at: AppTest) -> dict[str, dict]:
     return {chart.key: json.loads(chart.proto.spec) for chart in at.get("plotly_chart")}
 
 
+def per_character(heat: dict, text: str) -> np.ndarray:
+    """The value the text heatmap gives each character, in the text's order."""
+    rows, cols = figures.text_grid_layout(text)
+    return values(heat["z"])[rows, cols]
+
+
 @pytest.fixture(scope="module")
 def default_page() -> AppTest:
     return open_text()
@@ -45,10 +52,9 @@ def test_the_held_out_snippet_is_coloured_by_the_best_in_string_unit(default_pag
     best, r = analysis.rank_units(trace, CONCEPTS["in_string"](snippet))[0]
     assert default_page.number_input(key="text_unit").value == best
     heat = charts(default_page)["fig_text"]["data"][0]
-    z = values(heat["z"])
-    shown = z[~np.isnan(z)]
-    np.testing.assert_allclose(np.sort(shown), np.sort(T.text_states(trace, len(snippet))[:, best]),
-                               rtol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(
+        per_character(heat, snippet), T.text_states(trace, len(snippet))[:, best], rtol=1e-6
+    )
     assert heat["zmid"] == 0.0
     buttons = [b.label for b in default_page.button if b.key and b.key.startswith("pick_")]
     assert buttons[0] == f"unit {best} · r = {r:+.2f}"
@@ -78,10 +84,14 @@ def test_pasted_html_is_escaped_before_it_reaches_the_page():
     assert all("<script" not in c for row in heat["customdata"] for c in row)
 
 
-def test_choosing_a_concept_ranks_units_for_it():
+def test_choosing_a_concept_offers_its_three_best_units_and_colours_by_the_first():
     at = open_text(concept="bracket depth")
+    snippet = T.default_snippet()
+    trace = T.trace_text(T.load_char_model("lstm"), snippet)
+    ranked = analysis.rank_units(trace, CONCEPTS["bracket_depth"](snippet))[:3]
     labels = [b.label for b in at.button if b.key and b.key.startswith("pick_")]
-    assert len(labels) == 3 and all(label.startswith("unit ") for label in labels)
+    assert labels == [f"unit {u} · r = {r:+.2f}" for u, r in ranked]
+    assert at.number_input(key="text_unit").value == ranked[0][0]
 
 
 def test_the_lstm_cell_state_can_be_chosen_and_colours_by_c():
@@ -90,10 +100,9 @@ def test_the_lstm_cell_state_can_be_chosen_and_colours_by_c():
     trace = T.trace_text(T.load_char_model("lstm"), snippet)
     best, _ = analysis.rank_units(trace, CONCEPTS["indent"](snippet), state="c")[0]
     assert at.number_input(key="text_unit").value == best
-    z = values(charts(at)["fig_text"]["data"][0]["z"])
     np.testing.assert_allclose(
-        np.sort(z[~np.isnan(z)]),
-        np.sort(T.text_states(trace, len(snippet), "c")[:, best]),
+        per_character(charts(at)["fig_text"]["data"][0], snippet),
+        T.text_states(trace, len(snippet), "c")[:, best],
         rtol=1e-6,
     )
 
@@ -106,3 +115,23 @@ def test_the_gate_saturation_chart_is_drawn_only_once_its_expander_is_opened():
     data = charts(at)["fig_saturation"]["data"]
     stars = [t for t in data if t["name"] == "unit 7"]
     assert len(stars) == len(data) // 2 >= 2  # every gate's panel stars unit 7
+    snippet = T.default_snippet()
+    trace = T.trace_text(T.load_char_model("lstm"), snippet)
+    expected = T.gate_saturation(trace, len(snippet))
+    everyone = [t for t in data if t["name"] == "all units"]
+    for panel, (closed, opened) in zip(everyone, expected.values(), strict=True):
+        np.testing.assert_allclose(values(panel["x"]), closed)
+        np.testing.assert_allclose(values(panel["y"]), opened)
+    assert [values(s["x"])[0] for s in stars] == [expected[g][0][7] for g in expected]
+
+
+def test_the_window_loss_chart_is_the_measured_loss_with_and_without_carried_state():
+    snippet = T.split_text()[1][:5_000]
+    cm = T.load_char_model("lstm")
+    at = open_text()
+    at.toggle(key="measure_stateful").set_value(True).run()
+    fig = charts(at)["fig_window_loss"]
+    curves = T.stateful_vs_stateless(cm, snippet)
+    carried, fresh = fig["data"]
+    np.testing.assert_allclose(values(carried["y"]), curves["stateful"], rtol=1e-6)
+    np.testing.assert_allclose(values(fresh["y"]), curves["stateless"], rtol=1e-6)

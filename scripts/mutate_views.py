@@ -1,0 +1,199 @@
+"""Breaks each view on purpose, runs its tests, restores it, and prints which tests noticed.
+
+`.venv/bin/python scripts/mutate_views.py [words of a mutation's name]`: the check of
+issue 23 (docs/decisions.md, decision 48). Every mutation must print CAUGHT.
+"""
+# ruff: noqa: E501
+# (MUTATIONS is a table of source lines, each spelled as its file has it)
+
+import pathlib
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+F = "rnnviz/views/figures/"
+MUTATIONS = [
+    (
+        "heatmaps draw zeros",
+        F + "common.py",
+        "z = np.ascontiguousarray(_unrolled(values, sample)[:, ::stride], dtype=np.float32)",
+        "z = np.zeros_like(np.ascontiguousarray(_unrolled(values, sample)[:, ::stride], dtype=np.float32))",
+        "tests/test_views.py",
+    ),
+    (
+        "heatmaps show the next sample",
+        F + "common.py",
+        "z = np.ascontiguousarray(_unrolled(values, sample)[:, ::stride], dtype=np.float32)",
+        "z = np.ascontiguousarray(_unrolled(values, (sample + 1) % values.shape[1])[:, ::stride], dtype=np.float32)",
+        "tests/test_views.py",
+    ),
+    (
+        "unit lines plot the next unit",
+        F + "states.py",
+        "y=_unrolled(trace.state(name), sample)[unit],",
+        "y=_unrolled(trace.state(name), sample)[(unit + 1) % cfg.hidden_size],",
+        "tests/test_views.py",
+    ),
+    (
+        "gates in another order",
+        F + "states.py",
+        "panels = [(n, g, GATE_TITLES[n], n in SIGMOID_GATES) for n, g in trace.gates.items()]",
+        "panels = [(n, g, GATE_TITLES[n], n in SIGMOID_GATES) for n, g in zip(trace.gates, list(trace.gates.values())[::-1])]",
+        "tests/test_views.py",
+    ),
+    (
+        "carry shows start and end swapped",
+        F + "states.py",
+        "columns.append(trace.initial_states[b][idx][sample])",
+        "columns.append(trace.final_states[b][idx][sample])",
+        "tests/test_views.py",
+    ),
+    (
+        "stateful vs stateless draws one run twice",
+        F + "states.py",
+        '(stateless, "stateful=False", "dash"),',
+        '(stateful, "stateful=False", "dash"),',
+        "tests/test_views.py",
+    ),
+    (
+        "npz exports c as h",
+        "rnnviz/core/trace.py",
+        'out: dict[str, np.ndarray] = {"inputs": self.inputs, "h": self.h}',
+        'out: dict[str, np.ndarray] = {"inputs": self.inputs, "h": self.c if self.c is not None else self.h}',
+        "tests/test_views.py",
+    ),
+    (
+        "training curves: validation drawn as training",
+        F + "training.py",
+        "values = history[prefix + key]",
+        "values = history[key]",
+        "tests/test_views.py",
+    ),
+    (
+        "final bars in reverse",
+        F + "training.py",
+        "y=[finals[k] for k in labels],",
+        "y=[finals[k] for k in labels][::-1],",
+        "tests/test_views.py",
+    ),
+    (
+        "unit vs latent: the next sample's latent",
+        F + "training.py",
+        "y=np.asarray(latent)[sample],",
+        "y=np.asarray(latent)[(sample + 1) % len(latent)],",
+        "tests/test_views.py",
+    ),
+    (
+        "heatmap row: a scale per network",
+        F + "training.py",
+        "zmin=-bound,",
+        "zmin=-float(np.abs(values).max()),",
+        "tests/test_views.py",
+    ),
+    (
+        "text heatmap off by one character",
+        F + "text.py",
+        "z[rows, cols] = values",
+        "z[rows, cols] = np.roll(values, 1)",
+        "tests/test_views.py tests/test_text_page.py",
+    ),
+    (
+        "gate saturation: closed and open swapped",
+        F + "text.py",
+        "        left, right = saturation[name]",
+        "        right, left = saturation[name]",
+        "tests/test_views.py tests/test_text_page.py",
+    ),
+    (
+        "window loss: curves swapped",
+        F + "text.py",
+        "y=curves[name],",
+        'y=curves["stateless" if name == "stateful" else "stateful"],',
+        "tests/test_views.py tests/test_text_page.py",
+    ),
+    (
+        "reach without the log",
+        F + "why.py",
+        "z=logged.astype(np.float32),",
+        "z=reach.astype(np.float32),",
+        "tests/test_views.py",
+    ),
+    (
+        "intervention difference reversed",
+        F + "why.py",
+        "    diff = b - a\n",
+        "    diff = a - b\n",
+        "tests/test_views.py",
+    ),
+    (
+        "trajectory without the batch start",
+        F + "why.py",
+        "path = np.vstack([starts[label][b, sample][None], path])",
+        "path = np.vstack([path[:1], path])",
+        "tests/test_views.py",
+    ),
+    (
+        "correlation transposed",
+        F + "why.py",
+        "z=r.astype(np.float32),",
+        "z=r.T.astype(np.float32),",
+        "tests/test_views.py",
+    ),
+    (
+        "model steps labelled in reverse",
+        F + "states.py",
+        'x = [f"step {t} (input {labels[t]})" for t in range(0, steps, stride)]',
+        'x = [f"step {t} (input {labels[::-1][t]})" for t in range(0, steps, stride)]',
+        "tests/test_views.py",
+    ),
+    (
+        "saturation counts <= instead of <",
+        "rnnviz/sources/text/charmodel.py",
+        "out[name] = ((flat < low).mean(axis=0), (flat > high).mean(axis=0))",
+        "out[name] = ((flat < high).mean(axis=0), (flat > low).mean(axis=0))",
+        "tests/test_views.py",
+    ),
+    (
+        "live state_size check constant",
+        "rnnviz/views/checks.py",
+        "            trace.state_size == expected,",
+        "            True,",
+        "tests/test_checks.py",
+    ),
+]
+only = sys.argv[1:]
+for name, path, old, new, tests in MUTATIONS:
+    if only and not any(o in name for o in only):
+        continue
+    p = ROOT / path
+    src = p.read_text()
+    assert old in src, (name, old)
+    p.write_text(src.replace(old, new, 1))
+    try:
+        r = subprocess.run(
+            [
+                str(ROOT / ".venv/bin/python"),
+                "-m",
+                "pytest",
+                "-q",
+                "-x",
+                "-p",
+                "no:cacheprovider",
+                *tests.split(),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        last = r.stdout.strip().splitlines()[-1]
+        failed = [
+            line.split("::")[-1].split(" ")[0]
+            for line in r.stdout.splitlines()
+            if line.startswith("FAILED")
+        ]
+        print(
+            f"{'CAUGHT' if r.returncode else 'MISSED'} | {name} | {last} | {failed[:2]}", flush=True
+        )
+    finally:
+        p.write_text(src)
