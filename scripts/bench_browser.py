@@ -20,7 +20,9 @@ Measured in headless Chromium, app and floor side by side in one run:
     change on the Explore page, one server. Goal: <= 1.5 x the control change.
 (b) cold start: from launching `streamlit run` to the first chart drawn in a
     fresh browser context, for app.py and for a bare page that does
-    `import tensorflow` and then shows a chart; launches interleaved.
+    `import tensorflow` and then shows a chart; launches interleaved. Then every
+    page's first open (Explore, Train, Text, Why, Your model) in a new browser session
+    on a server already up, printed for each page (informational).
 
 Goal: app <= 1.5 x floor for each. Informational rows (no goal) separate the
 Keras run from the page: revisiting an already computed seed (a cache hit), and
@@ -361,6 +363,48 @@ def cold_start(script: Path, browser, logdir: Path, timeout_ms: int) -> float:
         server.stop()
 
 
+#: Every page of the sidebar, by URL path ("" is Explore, the root).
+PAGE_PATHS = {
+    "Explore": "",
+    "Train": "train",
+    "Text": "text",
+    "Why": "why",
+    "Your model": "yourmodel",
+}
+#: A page's first view is drawn: its first Plotly chart holds data, or (a page that opens
+#: without a chart, as Your model before a file is chosen) its script run has finished.
+FIRST_VIEW_JS = (
+    "() => [...document.querySelectorAll('.stPlotlyChart .js-plotly-plot')]"
+    ".some((d) => (d._fullData || []).length > 0)"
+    " || (document.querySelector('[data-testid=stApp]')"
+    "?.getAttribute('data-test-script-state') === 'notRunning'"
+    " && !document.querySelector('.stPlotlyChart'))"
+)
+
+
+def first_opens(script: Path, browser, logdir: Path, repeats: int, timeout_ms: int) -> dict:
+    """Seconds from opening each page in a new browser session to its first view, on a
+    server that is already up (TensorFlow imported): what a student who follows a link to
+    that page waits. The pages take turns, `repeats` times."""
+    server = start_server(script, logdir)
+    times: dict[str, list[float]] = {name: [] for name in PAGE_PATHS}
+    try:
+        server.wait_healthy()
+        for _ in range(repeats):
+            for name, path in PAGE_PATHS.items():
+                context = browser.new_context(viewport={"width": 1400, "height": 1000})
+                page = context.new_page()
+                started = time.perf_counter()
+                page.goto(f"{server.url}/{path}")
+                page.wait_for_function(FIRST_VIEW_JS, polling="raf", timeout=timeout_ms)
+                times[name].append(time.perf_counter() - started)
+                context.close()
+                server.wait_quiet()
+        return times
+    finally:
+        server.stop()
+
+
 # ------------------------------------------------------------------------ breakdown
 
 
@@ -647,6 +691,13 @@ def main() -> int:
                     flush=True,
                 )
             rows.append(row("cold start -> first chart", cold_app, cold_floor, True))
+
+            # Every page's first open on a running server, beside the bare page's cold start
+            # (for scale only: no goal).
+            opens = first_opens(app_page, browser, work, args.cold, timeout_ms)
+            for name, seconds in opens.items():
+                print(f"first open of {name}: {', '.join(f'{s:.2f}s' for s in seconds)}")
+                rows.append(row(f"first open of {name} (server up)", seconds, cold_floor, False))
         browser.close()
 
     print()

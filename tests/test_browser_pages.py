@@ -138,3 +138,48 @@ def test_your_model_traces_an_uploaded_backward_half_and_survives_a_hostile_file
     wait_idle(page)
     page.wait_for_selector(".stPlotlyChart .js-plotly-plot")
     assert_no_exception(page)
+
+
+#: Each chart's layout and traces as Chromium drew them, in the shape tests/readability.py reads.
+DRAWN_FIGURES_JS = """
+() => [...document.querySelectorAll('.stPlotlyChart .js-plotly-plot')].map((div) => {
+    const layout = div._fullLayout || {};
+    const axes = {};
+    for (const key of Object.keys(layout)) {
+        if (key.startsWith('yaxis')) axes[key] = {domain: layout[key].domain};
+    }
+    return {
+        layout: {height: layout.height, margin: {t: layout.margin.t, b: layout.margin.b}, ...axes},
+        data: (div._fullData || []).map((t) => ({
+            type: t.type,
+            name: t.name,
+            yaxis: t.yaxis,
+            z: t.type === 'heatmap' ? Array.from(t.z, () => 0) : undefined,
+            showscale: t.showscale,
+            colorbar: t.colorbar ? {len: t.colorbar.len, lenmode: t.colorbar.lenmode} : undefined,
+        })),
+    };
+})
+"""
+SIDEBAR_PAGES = ["Explore", "Train", "Text", "Why", "Your model"]
+
+
+def test_a_student_clicking_through_every_page_with_the_defaults_sees_readable_charts(page):
+    from tests.readability import problems
+
+    page.goto("/")
+    page.wait_for_selector(".stPlotlyChart .js-plotly-plot", timeout=FIRST_CHART_TIMEOUT_MS)
+    wait_idle(page)
+    sidebar = page.get_by_test_id("stSidebar")
+    seen = {}
+    for name in SIDEBAR_PAGES:
+        sidebar.get_by_role("link", name=name).click()
+        wait_idle(page)
+        page.wait_for_timeout(300)  # Plotly draws after the run ends
+        wait_idle(page)
+        assert_no_exception(page)
+        drawn = page.evaluate(DRAWN_FIGURES_JS)
+        seen[name] = len(drawn)
+        found = [p for i, fig in enumerate(drawn) for p in problems(fig, f"{name} chart {i}")]
+        assert not found, "\n".join(found)
+    assert all(seen[name] for name in ("Explore", "Train", "Text", "Why")), seen
