@@ -53,8 +53,9 @@ serve-replicas: $(VENV)/.runtime
 	$(PY) deploy/serve.py --port $(PORT)
 
 # Trains every shipped model into assets/models/: the built-in tasks (~1 min), the Your model
-# page's example tagger (~15 s) and the three char models (~1 hour on 2 cores).
-# `scripts/make_models.py --tasks`, `--examples` or `--text` for one part.
+# page's example tagger (~15 s), the Stateful page's four LSTMs (~1.5 min) and the three char
+# models (~1 hour on 2 cores).
+# `scripts/make_models.py --tasks`, `--examples`, `--stateful` or `--text` for one part.
 models: $(VENV)/.runtime
 	$(PY) scripts/make_models.py
 

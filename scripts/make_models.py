@@ -8,11 +8,14 @@
    corpus. Writes text_<cell>.keras, and the unigram and Kneser-Ney 5-gram baselines.
 3. The example tagger of the "Your model" page (~30 s, rnnviz.examples): Embedding with
    mask_zero, a Bidirectional GRU and a stacked LSTM. Writes example_tagger.keras.
+4. The Stateful page's networks (~1.5 min): an LSTM on the `switch` stream in each of the
+   four layouts. Writes stateful_switch_<layout>_lstm.keras and .npz.
 
 Each entry records what was trained, the final metrics, the Keras version and the files'
 SHA-256. Deterministic: the same seed gives the same data and initial weights.
 
-Usage: python scripts/make_models.py [--tasks] [--text] [--examples] (default: all).
+Usage: python scripts/make_models.py [--tasks] [--text] [--examples] [--stateful]
+(default: all).
 """
 
 from __future__ import annotations
@@ -114,6 +117,25 @@ def make_text(manifest: dict) -> None:
         )
 
 
+def make_stateful(manifest: dict) -> None:
+    from rnnviz.sources.stateful import training as stateful
+
+    entries = manifest.setdefault("stateful", {})
+    for n, kind in enumerate(stateful.KINDS, start=1):
+        start = time.perf_counter()
+        run = stateful.train_stateful("switch", kind, "lstm", seed=0)
+        stem = stateful.checkpoint_stem(kind, "lstm")
+        entries[stem] = stateful.save_run(run, MODELS_DIR, stem)
+        print(
+            f"[{n}/{len(stateful.KINDS)}] stateful {kind} lstm: {run.epochs_done} epochs in "
+            f"{time.perf_counter() - start:.1f} s, held-out accuracy "
+            f"{entries[stem]['heldout_accuracy_continuation']:.3f} (continuation order), "
+            f"{entries[stem]['heldout_accuracy_own_layout']:.3f} (its own layout)",
+            flush=True,
+        )
+        save_manifest(manifest)
+
+
 def make_examples(manifest: dict) -> None:
     from rnnviz.sources.usermodels import examples
 
@@ -133,13 +155,16 @@ def main() -> int:
     parser.add_argument("--tasks", action="store_true", help="only the built-in tasks")
     parser.add_argument("--text", action="store_true", help="only the character models")
     parser.add_argument("--examples", action="store_true", help="only the example tagger")
+    parser.add_argument("--stateful", action="store_true", help="only the Stateful page's")
     args = parser.parse_args()
-    both = not (args.tasks or args.text or args.examples)
+    both = not (args.tasks or args.text or args.examples or args.stateful)
     manifest = read_manifest()
     if args.tasks or both:
         make_tasks(manifest)
     if args.examples or both:
         make_examples(manifest)
+    if args.stateful or both:
+        make_stateful(manifest)
     if args.text or both:
         make_text(manifest)
     print(f"wrote {MANIFEST}", flush=True)

@@ -210,6 +210,8 @@ LAYER_LIMITS: dict[str, tuple[int, int]] = {
     "num_steps": (1, 100_000),
     "num_features": (1, 4096),
     "hidden_size": (1, 4096),
+    # a stateful network's held-out stream: many consecutive batches (the Stateful page)
+    "num_batches": (1, 5000),
 }
 _active_limits: contextvars.ContextVar[dict[str, tuple[int, int]]] = contextvars.ContextVar(
     "rnnviz_limits", default=LIMITS

@@ -149,7 +149,25 @@ def run(
         state_size=engine.state_size,
         layer_config={key: value for key, value in kwargs.items() if key != tracer.MASKED},
         mask=mask,
+        origins=origins(cfg, given=initial_state is not None),
     )
+
+
+def origins(cfg: RunConfig, given: bool = False) -> list[list[str]]:
+    """Where each batch's and row's initial state comes from, as `run` feeds the layer:
+    batch 0 (and every batch of a stateless layer) from the initial state; a stateful
+    layer's later batches from the same row's end of the batch before, or zeros after
+    `reset_state()`."""
+    first = "given initial state" if given else f"initial state ({cfg.initial_state})"
+    out = []
+    for k in range(cfg.num_batches):
+        if k == 0 or not cfg.stateful:
+            out.append([first] * cfg.batch_size)
+        elif k in cfg.reset_before:
+            out.append(["reset_state(): zeros"] * cfg.batch_size)
+        else:
+            out.append([f"carried from row {i} of batch {k - 1}" for i in range(cfg.batch_size)])
+    return out
 
 
 def _check_mask(value: Any, shape: tuple[int, ...]) -> np.ndarray:

@@ -37,6 +37,10 @@ class Trace:
         mask: optional (batch_index, sample, time) booleans, False where a step was
             masked (Embedding mask_zero, Masking): Keras skipped it, so h and c there
             are the previous step's and the gates are NaN. None: nothing was masked.
+        origins: per batch, per sample row, where that row's initial state came from, in
+            words: "initial state (zeros)", "given initial state", "carried from row 2 of
+            batch 0", "reset_state(): zeros". Views draw the handoff from it; tests check
+            it against the numbers (a carried start equals the previous end, bit for bit).
     """
 
     config: RunConfig
@@ -52,6 +56,7 @@ class Trace:
     layer_config: dict | None = None
     labels: np.ndarray | None = None
     mask: np.ndarray | None = None
+    origins: list[list[str]] | None = None
 
     def state(self, name: str) -> np.ndarray:
         """Returns the per-timestep state array named "h" or "c"."""
