@@ -29,6 +29,12 @@ PAGES = [
     st.Page(
         "app_pages/train.py", title="Train", icon=":material/model_training:", url_path="train"
     ),
+    st.Page(
+        "app_pages/stateful.py",
+        title="Stateful",
+        icon=":material/linear_scale:",
+        url_path="stateful",
+    ),
     st.Page("app_pages/text.py", title="Text", icon=":material/article:", url_path="text"),
     st.Page("app_pages/why.py", title="Why", icon=":material/psychology:", url_path="why"),
     st.Page(

@@ -8,6 +8,7 @@ import numpy as np
 import streamlit as st
 
 from app_pages.runtime import apply_link, cached, keep_in_range, link_notices_ui
+from app_pages.shared import job_status_ui
 from rnnviz import analysis
 from rnnviz.core.config import CELLS
 from rnnviz.serving.jobs import Job, default_registry
@@ -188,38 +189,6 @@ def compare_pretrained(settings: Settings) -> bool:
             return False
     st.session_state["comparison"] = {cell: pretrained(settings.task, cell) for cell in CELLS}
     return True
-
-
-def job_status_ui(job: Job, what: str) -> None:
-    """The queue position or progress of a job, and its Stop button."""
-    job.touch()
-    registry = default_registry()
-    if job.status == "queued":
-        st.info(
-            f"{what}: queued, position {job.position}. This server trains at most "
-            f"{registry.max_running} networks at once; yours starts by itself.",
-            icon=":material/hourglass_top:",
-        )
-    elif job.status == "running":
-        run = job.result
-        if isinstance(run, dict):  # a comparison: the cell being trained now
-            run = list(run.values())[-1] if run else None
-        if run is None or (run.epochs_done == 0 and run.batches_done == 0):
-            st.progress(0.0, text=f"{what}: building the Keras model…")
-        else:
-            fraction = (run.epochs_done + run.batches_done / max(run.batches_per_epoch, 1)) / max(
-                run.epochs, 1
-            )
-            st.progress(
-                min(fraction, 1.0),
-                text=f"{what}: {CELL_LABELS[run.cell]}, epoch {run.epochs_done} of {run.epochs}",
-            )
-    st.button(
-        "Stop",
-        key=f"stop_{what}",
-        on_click=job.stop,
-        help="Stops within a batch; keeps what was learnt.",
-    )
 
 
 @st.fragment(run_every=1.0)

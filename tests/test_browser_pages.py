@@ -161,7 +161,7 @@ DRAWN_FIGURES_JS = """
     };
 })
 """
-SIDEBAR_PAGES = ["Explore", "Train", "Text", "Why", "Your model"]
+SIDEBAR_PAGES = ["Explore", "Train", "Stateful", "Text", "Why", "Your model"]
 
 
 def test_a_student_clicking_through_every_page_with_the_defaults_sees_readable_charts(page):
@@ -182,4 +182,4 @@ def test_a_student_clicking_through_every_page_with_the_defaults_sees_readable_c
         seen[name] = len(drawn)
         found = [p for i, fig in enumerate(drawn) for p in problems(fig, f"{name} chart {i}")]
         assert not found, "\n".join(found)
-    assert all(seen[name] for name in ("Explore", "Train", "Text", "Why")), seen
+    assert all(seen[name] for name in ("Explore", "Train", "Stateful", "Text", "Why")), seen

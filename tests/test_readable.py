@@ -50,6 +50,10 @@ def test_every_text_chart_is_readable_on_the_defaults():
     assert_readable(page_charts("app_pages/text.py"))
 
 
+def test_every_stateful_chart_is_readable_on_the_defaults():
+    assert_readable(page_charts("app_pages/stateful.py"))
+
+
 def test_every_train_chart_is_readable_on_the_defaults():
     assert_readable(page_charts("app_pages/train.py"))
 

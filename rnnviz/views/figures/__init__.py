@@ -6,11 +6,11 @@ from rnnviz.views.figures.common import (
     DIVERGING,
     GATE_SCALE,
     GATE_TITLES,
+    KIND_COLOURS,
     MAX_DISPLAY_COLUMNS,
     STATE_TITLES,
 )
 from rnnviz.views.figures.stateful import (
-    KIND_COLOURS,
     accuracy_by_order,
     accuracy_by_position,
     boundary_gradient_bars,

@@ -26,6 +26,14 @@ GATE_TITLES = {
 #: Colours of the cells wherever they are compared.
 CELL_COLOURS = {"lstm": "#1f77b4", "gru": "#2ca02c", "simple_rnn": "#d62728"}
 
+#: Colours of the four stateful layouts wherever they are compared (the Stateful page).
+KIND_COLOURS = {
+    "continuation": "#2ca02c",
+    "in_order": "#d62728",
+    "shuffled": "#9467bd",
+    "stateless": "#7f7f7f",
+}
+
 #: A heatmap panel's plot height: ROW_PX per row, at least MIN_PANEL_PX (a chart of 1 or 2
 #: samples is not a sliver) and at most MAX_PANEL_PX (1,024 units do not make it a page
 #: long: past it the rows shrink). tests/readability.py checks every chart against these.

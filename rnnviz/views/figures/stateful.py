@@ -9,18 +9,12 @@ import plotly.graph_objects as go
 
 from rnnviz.core.trace import Trace
 from rnnviz.views.figures.common import (
+    KIND_COLOURS,
     MAX_DISPLAY_COLUMNS,
     _stride,
     colorbar,
     panel_px,
 )
-
-KIND_COLOURS = {
-    "continuation": "#2ca02c",
-    "in_order": "#d62728",
-    "shuffled": "#9467bd",
-    "stateless": "#7f7f7f",
-}
 
 
 def layout_grid(index: np.ndarray, continues: np.ndarray, stream_len: int) -> go.Figure:
@@ -56,10 +50,13 @@ def layout_grid(index: np.ndarray, continues: np.ndarray, stream_len: int) -> go
     if k > 1:
         kk, rr = np.meshgrid(np.arange(k - 1) + 0.5, np.arange(b))
         ok = continues.T
-        for flag, symbol, colour, label in (
+        marks = (
             (True, "circle", "#ffffff", "continues: row i of batch k+1 starts where it ended"),
             (False, "x", "#d62728", "broken: row i of batch k+1 starts somewhere else"),
-        ):
+        )
+        if (k - 1) * b > 400:  # a dense grid: mark only the broken boundaries
+            marks = marks[1:]
+        for flag, symbol, colour, label in marks:
             where = ok == flag
             if where.any():
                 data.append(
@@ -178,11 +175,31 @@ def accuracy_by_position(curves: dict[str, np.ndarray]) -> go.Figure:
     return fig
 
 
-def carried_state(traces: dict[str, Trace], row: int, unit: int, state: str = "h") -> go.Figure:
+def carried_state(
+    traces: dict[str, Trace],
+    row: int,
+    unit: int,
+    state: str = "h",
+    targets: dict[str, np.ndarray] | None = None,
+) -> go.Figure:
     """Returns one unit's state of one row over consecutive batches, one line per trace, with
-    the batch boundaries dashed and each batch's first value marked where it jumps."""
+    the batch boundaries dashed; `targets` (label -> (batches, steps) of 0/1, the switch the
+    row reads) are drawn dotted on a 0..1 axis of their own."""
     fig = go.Figure()
     shapes = []
+    for label, values in (targets or {}).items():
+        fig.add_trace(
+            go.Scatter(
+                x=np.arange(values.size),
+                y=values.reshape(-1),
+                mode="lines",
+                name=f"{label}: the switch",
+                yaxis="y2",
+                line=dict(dash="dot", shape="hv", width=1,
+                          color=KIND_COLOURS.get(label.split(" ")[0])),
+                hovertemplate="step %{x}: switch %{y}<extra></extra>",
+            )
+        )  # fmt: skip
     for label, trace in traces.items():
         values = trace.state(state)[:, row, :, unit]  # (batches, steps)
         k, t = values.shape
@@ -207,6 +224,7 @@ def carried_state(traces: dict[str, Trace], row: int, unit: int, state: str = "h
         title=f"{state}[{unit}] of row {row} across batches (dashed: batch boundaries)",
         xaxis_title="step (batches end to end)",
         yaxis_title=f"{state}[{unit}]",
+        yaxis2=dict(title="switch", overlaying="y", side="right", range=[-0.1, 1.1]),
         shapes=shapes,
         height=360,
         legend=dict(orientation="h", y=-0.3),

@@ -11,6 +11,7 @@ from rnnviz.core.trace import Trace
 from rnnviz.views.figures.common import (
     CELL_COLOURS,
     DIVERGING,
+    KIND_COLOURS,
     STATE_TITLES,
 )
 
@@ -32,7 +33,7 @@ def training_curves(histories: dict[str, dict[str, list[float]]], metric_name: s
     )
     for i, (label, history) in enumerate(histories.items()):
         colour = CELL_COLOURS.get(label.lower().replace("simplernn", "simple_rnn"))
-        colour = colour or f"hsl({(i * 97) % 360},60%,45%)"
+        colour = colour or KIND_COLOURS.get(label) or f"hsl({(i * 97) % 360},60%,45%)"
         for col, key in ((1, "loss"), (2, "metric")):
             for prefix, dash, part in (("", "solid", "training"), ("val_", "dash", "validation")):
                 values = history[prefix + key]
