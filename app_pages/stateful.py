@@ -61,6 +61,12 @@ def runs() -> dict[str, StatefulRun]:
     return st.session_state.get("stateful_runs") or shipped()
 
 
+def trace_of(run: StatefulRun, kind: str, batches: int):
+    """The run's held-out trace in a layout (computed once per server)."""
+    key = (id(run), run.epochs_done, kind, batches)
+    return cached("stateful_traces", key, lambda: run.trace(-1, kind, batches))
+
+
 def evaluation(run: StatefulRun, kind: str) -> dict:
     key = (id(run), run.epochs_done, kind)
     return cached("stateful_eval", key, lambda: run.evaluate(-1, kind))
@@ -207,8 +213,8 @@ def carried_ui() -> None:
     unit = int(cols[1].number_input("unit", 0, right.hidden_size - 1, default, key="st_unit",
                                     bind=BIND))  # fmt: skip
     traces = {
-        "continuation network, continuation order": right.trace(-1, "continuation", FOLLOW_BATCHES),
-        "in_order network, its own order": wrong.trace(-1, "in_order", FOLLOW_BATCHES),
+        "continuation network, continuation order": trace_of(right, "continuation", FOLLOW_BATCHES),
+        "in_order network, its own order": trace_of(wrong, "in_order", FOLLOW_BATCHES),
     }
     lay = wrong.layout("in_order", "heldout")
     good = right.layout("continuation", "heldout")

@@ -18,6 +18,8 @@ Measured in headless Chromium, app and floor side by side in one run:
     issue's size, coloured by one unit of the char model): the `unit` number input is set to
     the next unit, until the text heatmap's z has changed; taking turns with (a)'s default control
     change on the Explore page, one server. Goal: <= 1.5 x the control change.
+(e) layout change -> updated grid on the Stateful page (its sidebar batch_size, no
+    training), taking turns with (a)'s default control change. Goal: <= 1.5 x.
 (b) cold start: from launching `streamlit run` to the first chart drawn in a
     fresh browser context, for app.py and for a bare page that does
     `import tensorflow` and then shows a chart; launches interleaved. Then every
@@ -347,6 +349,58 @@ def measure_text_unit(browser, work: Path, changes: int, warmup: int, timeout_ms
         app.stop()
 
 
+def measure_stateful_layout(
+    browser, work: Path, changes: int, warmup: int, timeout_ms: int
+) -> dict:
+    """(e): a layout change on the Stateful page (its batch_size; no training) vs a control
+    change on the Explore page, taking turns on one server."""
+    app = start_server(ROOT / "app.py", work)
+    try:
+        app.wait_healthy()
+        explore = Target("app default", app, "")
+        explore.open(browser, timeout_ms)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.goto(f"{app.url}/stateful")
+        signature = page.wait_for_function(DRAWN_JS, timeout=timeout_ms).json_value()
+        page.wait_for_function(IDLE_JS, timeout=timeout_ms)
+        field_ = (
+            page.get_by_test_id("stSidebar")
+            .get_by_test_id("stNumberInput")
+            .filter(has=page.get_by_text("batch_size", exact=True))
+            .locator("input")
+        )
+        seconds: list[float] = []
+        for i in range(warmup + changes):
+            chart, _ = explore.change_seed(3000 + i, timeout_ms)
+            page.bring_to_front()
+            app.wait_quiet()
+            field_.fill(str(2 + i % 6))  # 2..7 rows: every change a new grid
+            start = time.perf_counter()
+            field_.press("Enter")
+            signature = page.wait_for_function(
+                CHANGED_JS, arg=signature, polling="raf", timeout=timeout_ms
+            ).json_value()
+            elapsed = time.perf_counter() - start
+            page.wait_for_function(IDLE_JS, timeout=timeout_ms)
+            if i >= warmup:
+                explore.chart.append(chart)
+                seconds.append(elapsed)
+            print(
+                f"stateful layout {i + 1}/{warmup + changes}: explore change {chart:.3f}s, "
+                f"stateful layout change {elapsed:.3f}s",
+                flush=True,
+            )
+        return row(
+            "stateful page layout change -> chart (vs explore change)",
+            seconds,
+            explore.chart,
+            True,
+        )
+    finally:
+        app.stop()
+
+
 def cold_start(script: Path, browser, logdir: Path, timeout_ms: int) -> float:
     """Seconds from launching `streamlit run script` to its first chart drawn."""
     server = start_server(script, logdir)
@@ -587,6 +641,9 @@ def main() -> int:
         rows.append(measure_scrubber(browser, work, args.changes, args.warmup, timeout_ms))
         if (ROOT / "assets" / "models" / "text_lstm.keras").exists():
             rows.append(measure_text_unit(browser, work, args.changes, args.warmup, timeout_ms))
+        rows.append(
+            measure_stateful_layout(browser, work, args.changes, args.warmup, timeout_ms)
+        )
         if args.only_scrubber:
             args.no_breakdown = True
         if not args.only_scrubber:

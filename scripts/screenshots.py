@@ -198,6 +198,7 @@ def take(base: str, out: Path) -> None:
             shoot(page, out / name)
             print(f"  {label}: {page.url.replace(base, '')}")
         take_train(page, base, out)
+        take_stateful(page, base, out)
         take_why(page, base, out)
         take_text(page, base, out)
         take_your_model(page, base, out)
@@ -240,6 +241,28 @@ def take_your_model(page: Page, base: str, out: Path) -> None:
     expect_text(page, "Your model", "masked", "step 0 (input 19)")
     page.get_by_text("reads the steps backwards").scroll_into_view_if_needed()
     shoot(page, out / "yourmodel.png")
+    page.set_viewport_size(VIEWPORT)
+
+
+def take_stateful(page: Page, base: str, out: Path) -> None:
+    """The Stateful page: the in-order layout drawn with every row broken, then the four
+    layouts trained side by side."""
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": 1100})
+    page.goto(base + "/stateful?layout=in_order&stream_len=200&batch_size=4")
+    wait_for_charts(page, 3)
+    settle(page)
+    expect_text(page, "Stateful, done right", "0 of 16 row boundaries continue")
+    shoot(page, out / "stateful.png")
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": 1300})
+    page.get_by_text("Trained side by side").scroll_into_view_if_needed()
+    page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid="stMain"] h2')]
+            .find(e => e.innerText.includes('Trained side by side'))
+            .scrollIntoView({block: 'start'})"""
+    )
+    settle(page)
+    expect_text(page, "Measured here")
+    shoot(page, out / "stateful_trained.png")
     page.set_viewport_size(VIEWPORT)
 
 

@@ -305,7 +305,6 @@ def _recorder(run: StatefulRun, on_epoch: Any, should_stop: Any) -> Any:
 
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
             logs = logs or {}
-            run.seconds.append(time.perf_counter() - self._start)
             run.snapshots.append(self.model.get_weights())
             run.history["loss"].append(float(logs.get("loss", np.nan)))
             run.history["metric"].append(float(logs.get("accuracy", np.nan)))
@@ -313,6 +312,7 @@ def _recorder(run: StatefulRun, on_epoch: Any, should_stop: Any) -> Any:
             held_out = run._evaluate(len(run.snapshots) - 1, "continuation")
             run.history["val_loss"].append(held_out["loss"])
             run.history["val_metric"].append(held_out["accuracy"])
+            run.seconds.append(time.perf_counter() - self._start)  # the whole epoch's cost
             run.epochs_done += 1  # last: readers slice the lists to epochs_done
             if on_epoch is not None:
                 on_epoch(run)
