@@ -74,9 +74,30 @@ def evaluation(run: StatefulRun, kind: str) -> dict:
 
 # ----- the layout, drawn ---------------------------------------------------------------------
 
+#: The three classic questions, one click each: the layout and sizes that show the answer.
+PRESETS = {
+    "The Keras FAQ's layout": dict(kind="continuation", st_len=200, st_batch=4, st_window=10),
+    "The usual first attempt: reshape, batch in order": dict(
+        kind="in_order", st_len=200, st_batch=4, st_window=10
+    ),
+    "fit's default shuffle=True": dict(kind="shuffled", st_len=200, st_batch=4, st_window=10),
+}
+
+
+def apply_preset(values: dict) -> None:
+    st.session_state.update(values)
+
+
+def presets_ui() -> None:
+    cols = st.columns(len(PRESETS))
+    for col, (label, values) in zip(cols, PRESETS.items(), strict=True):
+        col.button(label, key=f"preset_{values['kind']}", on_click=apply_preset, args=(values,),
+                   width="stretch")  # fmt: skip
+
 
 def layout_ui() -> None:
     st.header("1 · The layout, drawn")
+    presets_ui()
     sb = st.sidebar
     sb.subheader("Layout")
     kind = sb.radio("layout", KINDS, format_func=KIND_TITLES.get, key="kind", bind=BIND)

@@ -183,3 +183,37 @@ def test_a_student_clicking_through_every_page_with_the_defaults_sees_readable_c
         found = [p for i, fig in enumerate(drawn) for p in problems(fig, f"{name} chart {i}")]
         assert not found, "\n".join(found)
     assert all(seen[name] for name in ("Explore", "Train", "Stateful", "Text", "Why")), seen
+
+
+def test_the_stateful_page_draws_the_linked_layout_and_the_runs_histories_and_keeps_its_link(
+    page,
+):
+    import numpy as np
+
+    from rnnviz.sources.stateful import layout as L
+    from rnnviz.sources.stateful.training import load_stateful
+
+    open_page(page, "/stateful?layout=in_order&stream_len=120&batch_size=3&window=5")
+    grid = page.evaluate(
+        """() => [...document.querySelectorAll('.stPlotlyChart .js-plotly-plot')]
+            .map((d) => d._fullData || []).find((f) => f.length && f[0].name === 'windows')"""
+    )
+    starts = np.asarray([list(row) for row in grid[0]["z"]], float)
+    np.testing.assert_array_equal(starts, L.layout(120, 3, 5, "in_order").index[:, :, 0].T)
+    curves = page.evaluate(
+        """() => [...document.querySelectorAll('.stPlotlyChart .js-plotly-plot')]
+            .flatMap((d) => d._fullData || [])
+            .filter((t) => t.name === 'continuation validation').map((t) => Array.from(t.y))"""
+    )
+    run = load_stateful("continuation")
+    np.testing.assert_allclose(curves[0], run.history["val_loss"], rtol=1e-6)
+    # a control change is written back to the link, and the link reopens it
+    page.get_by_test_id("stSidebar").get_by_text("stateless (every window from zeros)").click()
+    wait_idle(page)
+    from urllib.parse import unquote_plus
+
+    assert "kind=stateless" in unquote_plus(current_query(page))
+    page.reload()
+    wait_idle(page)
+    expect(page.get_by_text("no state is carried", exact=False).first).to_be_visible()
+    assert_no_exception(page)

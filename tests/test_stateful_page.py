@@ -138,3 +138,13 @@ def test_a_layout_figure_marks_continuing_rows_and_broken_ones():
     names = [t.get("name") for t in fig["data"]]
     assert names[0] == "windows" and names[1].startswith("broken")
     assert len(fig["data"]) == 2  # no row continues
+
+
+def test_a_preset_sets_the_layout_and_sizes_that_show_its_answer():
+    at = open_stateful()
+    next(b for b in at.button if b.key == "preset_in_order").click().run()
+    assert at.radio(key="kind").value == "in_order"
+    lay = L.layout(200, 4, 10, "in_order")
+    np.testing.assert_array_equal(
+        values(charts(at)["fig_layout_grid"]["data"][0]["z"]), lay.index[:, :, 0].T
+    )
