@@ -48,6 +48,8 @@ LINK = {
     "st_boundary": whole_field(0, 10_000, 3, "boundary"),
     "yours_len": whole_field(*LAYOUT_LIMITS["stream_len"], 1000),
     "yours_features": whole_field(*LAYOUT_LIMITS["num_features"], 1, "num_features"),
+    "yours_batch": whole_field(*LAYOUT_LIMITS["batch_size"], 8),
+    "yours_window": whole_field(*LAYOUT_LIMITS["window"], 25),
 }
 
 
@@ -63,12 +65,12 @@ def runs() -> dict[str, StatefulRun]:
 
 def trace_of(run: StatefulRun, kind: str, batches: int):
     """The run's held-out trace in a layout (computed once per server)."""
-    key = (id(run), run.epochs_done, kind, batches)
+    key = (run.token, run.epochs_done, kind, batches)
     return cached("stateful_traces", key, lambda: run.trace(-1, kind, batches))
 
 
 def evaluation(run: StatefulRun, kind: str) -> dict:
-    key = (id(run), run.epochs_done, kind)
+    key = (run.token, run.epochs_done, kind)
     return cached("stateful_eval", key, lambda: run.evaluate(-1, kind))
 
 
@@ -229,7 +231,7 @@ def carried_ui() -> None:
     cols = st.columns(2)
     keep_in_range("stateful", "st_row", 0, right.batch_size - 1)
     row = int(cols[0].number_input("row", 0, right.batch_size - 1, 0, key="st_row", bind=BIND))
-    default = cached("stateful_unit", (id(right), right.epochs_done), lambda: best_unit(right))
+    default = cached("stateful_unit", (right.token, right.epochs_done), lambda: best_unit(right))
     keep_in_range("stateful", "st_unit", 0, right.hidden_size - 1)
     unit = int(cols[1].number_input("unit", 0, right.hidden_size - 1, default, key="st_unit",
                                     bind=BIND))  # fmt: skip
@@ -284,7 +286,7 @@ def gradient_ui() -> None:
     last = run.layout("continuation", "heldout").num_batches - 2
     keep_in_range("stateful", "st_boundary", 0, last)
     k = int(st.number_input("boundary after batch k", 0, last, 3, key="st_boundary", bind=BIND))
-    result = cached("stateful_gradient", (id(run), run.epochs_done, k),
+    result = cached("stateful_gradient", (run.token, run.epochs_done, k),
                     lambda: boundary_gradient(run, batch=k))  # fmt: skip
     st.plotly_chart(
         figures.boundary_gradient_bars(result["fit"], result["state"]), key="fig_gradient"
@@ -309,8 +311,9 @@ def yours_ui() -> None:
     features = int(cols[1].number_input("features", *LAYOUT_LIMITS["num_features"], 1,
                                         key="yours_features", bind=BIND))  # fmt: skip
     batch = int(cols[2].number_input("batch_size", *LAYOUT_LIMITS["batch_size"], 8,
-                                     key="yours_batch"))  # fmt: skip
-    window = int(cols[3].number_input("window", *LAYOUT_LIMITS["window"], 25, key="yours_window"))
+                                     key="yours_batch", bind=BIND))  # fmt: skip
+    window = int(cols[3].number_input("window", *LAYOUT_LIMITS["window"], 25, key="yours_window",
+                                      bind=BIND))  # fmt: skip
     upload = st.file_uploader(
         "or upload your stream as .npy, shape (N,) or (N, features)",
         type=["npy"],

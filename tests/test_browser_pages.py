@@ -194,17 +194,23 @@ def test_the_stateful_page_draws_the_linked_layout_and_the_runs_histories_and_ke
     from rnnviz.sources.stateful.training import load_stateful
 
     open_page(page, "/stateful?layout=in_order&stream_len=120&batch_size=3&window=5")
-    grid = page.evaluate(
+    grid = page.wait_for_function(
         """() => [...document.querySelectorAll('.stPlotlyChart .js-plotly-plot')]
-            .map((d) => d._fullData || []).find((f) => f.length && f[0].name === 'windows')"""
-    )
+            .map((d) => d._fullData || []).find((f) => f.length && f[0].name === 'windows')
+            ?.map((t) => ({z: t.z ? Array.from(t.z, (r) => Array.from(r)) : null}))""",
+        timeout=FIRST_CHART_TIMEOUT_MS,
+    ).json_value()
     starts = np.asarray([list(row) for row in grid[0]["z"]], float)
     np.testing.assert_array_equal(starts, L.layout(120, 3, 5, "in_order").index[:, :, 0].T)
-    curves = page.evaluate(
-        """() => [...document.querySelectorAll('.stPlotlyChart .js-plotly-plot')]
-            .flatMap((d) => d._fullData || [])
-            .filter((t) => t.name === 'continuation validation').map((t) => Array.from(t.y))"""
-    )
+    curves = page.wait_for_function(
+        """() => {
+            const found = [...document.querySelectorAll('.stPlotlyChart .js-plotly-plot')]
+                .flatMap((d) => d._fullData || [])
+                .filter((t) => t.name === 'continuation validation').map((t) => Array.from(t.y));
+            return found.length ? found : null;
+        }""",
+        timeout=FIRST_CHART_TIMEOUT_MS,
+    ).json_value()
     run = load_stateful("continuation")
     np.testing.assert_allclose(curves[0], run.history["val_loss"], rtol=1e-6)
     # a control change is written back to the link, and the link reopens it
@@ -213,7 +219,11 @@ def test_the_stateful_page_draws_the_linked_layout_and_the_runs_histories_and_ke
     from urllib.parse import unquote_plus
 
     assert "kind=stateless" in unquote_plus(current_query(page))
+    query = current_query(page)
     page.reload()
+    page.wait_for_selector(".stPlotlyChart .js-plotly-plot", timeout=FIRST_CHART_TIMEOUT_MS)
     wait_idle(page)
-    expect(page.get_by_text("no state is carried", exact=False).first).to_be_visible()
+    expect(page.get_by_text("no state is carried", exact=False).first).to_be_visible(
+        timeout=FIRST_CHART_TIMEOUT_MS
+    ), query
     assert_no_exception(page)

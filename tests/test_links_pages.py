@@ -157,3 +157,9 @@ def test_train_reads_a_short_cell_key_and_names_an_unknown_task():
 def test_text_names_a_unit_beyond_the_char_model():
     at = open_page("text", cell="gru", unit="99999")
     assert "is not a whole number from 0 to 4095" in notice(at)
+
+
+def test_a_widgets_own_key_wins_over_an_alias_left_in_the_link():
+    # the link said unit=3; the student then changed the unit, which Streamlit wrote as why_unit
+    values, notices = read_link({"why_unit": "5", "unit": "3"}, FIELDS)
+    assert values == {"why_unit": 5} and notices == []

@@ -242,7 +242,10 @@ def read_link(
         keys.update({alias: key for alias in field.aliases})
     values: dict[str, Any] = {}
     notices: list[str] = []
-    for name, raws in params.items():
+    # A widget's own key wins over a short alias: once a control changes, Streamlit writes
+    # the key while the link's alias stays in the address bar (`layout=in_order&kind=...`).
+    ordered = sorted(params.items(), key=lambda item: item[0] in fields)
+    for name, raws in ordered:
         raws = [raws] if isinstance(raws, str) else list(raws)
         raw = raws[-1] if raws else ""
         key = keys.get(name)

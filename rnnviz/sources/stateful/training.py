@@ -15,6 +15,7 @@ held-out stream fed in a layout, state carried batch to batch as Keras carries i
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,6 +78,8 @@ class StatefulRun:
     batches_done: int = 0
     batches_per_epoch: int = 0
     _streams: tuple[Stream, Stream] | None = field(default=None, repr=False)
+    #: Names this run in caches (an id() can be reused once a run is gone).
+    token: str = field(default_factory=lambda: uuid.uuid4().hex, repr=False)
 
     @property
     def metric_name(self) -> str:
