@@ -31,7 +31,7 @@ lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 
 test: $(VENV)/.dev chromium lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadgroup
 
 # Every part runs even when an earlier one misses a goal; the target fails if any did.
 BENCHES = benchmarks/bench_core.py|benchmarks/bench_training.py|benchmarks/bench_stateful.py|benchmarks/bench_analysis.py|benchmarks/bench_models.py|scripts/soak.py|scripts/load_test.py --sessions 1,8,30 --seconds 90

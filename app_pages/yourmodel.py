@@ -17,7 +17,7 @@ import numpy as np
 import streamlit as st
 
 import rnnviz
-from app_pages.runtime import cached
+from app_pages.runtime import apply_link, cached, link_notices_ui
 from rnnviz.core.config import SIGNALS, ConfigError
 from rnnviz.core.signals import make_inputs
 from rnnviz.serving.memory import shared_cache
@@ -446,7 +446,14 @@ def views_ui(model, path: str, trace: rnnviz.Trace) -> None:
         st.plotly_chart(figures.carry_over(trace, sample, state), key="ym_fig_carry")
 
 
+#: This page takes nothing from a link (a file cannot travel in one): every parameter a
+#: link brings is named in the notice, never dropped silently.
+LINK: dict = {}
+
+
 def main() -> None:
+    apply_link("yourmodel", LINK)
+    link_notices_ui("yourmodel")
     st.title("Your model")
     st.caption(
         "Open a trained Keras model and see every state and gate of any LSTM, GRU or "

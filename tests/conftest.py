@@ -5,3 +5,24 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # spares the two CPUs the background XLA compiles (the benchmark measures those).
 os.environ.setdefault("RNNVIZ_XLA", "never")
 os.environ.setdefault("RNNVIZ_PREWARM", "0")
+
+
+import pytest
+from hypothesis import settings
+
+# No example database: a run writes nothing into the work tree (the loader tests check that
+# nothing new appears in the working directory while they run).
+settings.register_profile("rnnviz", database=None)
+settings.load_profile("rnnviz")
+
+#: Modules that watch the machine (files in /tmp and the working directory, child
+#: processes) or run servers and browsers: with `pytest -n 2` they share one worker, so
+#: they never run beside each other.
+SERIAL = ("test_loader", "test_browser", "test_browser_pages", "test_browser_train",
+          "test_replicas", "test_server_config", "test_training", "test_jobs")  # fmt: skip
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.module.__name__.split(".")[-1] in SERIAL:
+            item.add_marker(pytest.mark.xdist_group("machine"))

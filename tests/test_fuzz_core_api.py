@@ -23,6 +23,7 @@ from tests.fuzzing import (
     flag,
     listed,
     one_changed,
+    stable_id,
     tagged,
     values,
     whole,
@@ -108,12 +109,12 @@ def test_keras_code_writes_a_script_for_every_valid_config(args):
 NOT_A_CONFIG = [None, "lstm", 3, {"cell": "lstm"}, rnnviz.RunConfig, object()]
 
 
-@pytest.mark.parametrize("cfg", NOT_A_CONFIG, ids=repr)
+@pytest.mark.parametrize("cfg", NOT_A_CONFIG, ids=stable_id)
 def test_keras_code_names_cfg_when_given_anything_but_a_run_config(cfg):
     expect(lambda: rnnviz.keras_code(cfg), {"cfg": (cfg, False)})
 
 
-@pytest.mark.parametrize("cfg", NOT_A_CONFIG, ids=repr)
+@pytest.mark.parametrize("cfg", NOT_A_CONFIG, ids=stable_id)
 def test_run_names_cfg_when_given_anything_but_a_run_config(cfg):
     expect(lambda: rnnviz.run(cfg), {"cfg": (cfg, False)})
 
@@ -196,7 +197,7 @@ def test_trace_layer_traces_valid_inputs_and_names_invalid_ones(gru, args):
 @pytest.mark.parametrize(
     "layer",
     [None, "lstm", keras.layers.Dense(2), keras.layers.LSTM(2), keras.layers.LSTMCell(2)],
-    ids=repr,
+    ids=stable_id,
 )
 def test_trace_layer_names_layer_when_it_is_not_a_built_recurrent_layer(layer):
     expect(lambda: rnnviz.trace_layer(layer, np.zeros((1, 4, 3))), {"layer": (layer, False)})

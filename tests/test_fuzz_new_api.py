@@ -30,6 +30,7 @@ from tests.fuzzing import (
     number,
     one_changed,
     optional,
+    stable_id,
     tagged,
     values,
     whole,
@@ -221,7 +222,7 @@ def test_rank_units_checks_each_argument_at_its_edges(trace, case):
     expect(lambda: analysis.rank_units(trace, **values(args)), args)
 
 
-@pytest.mark.parametrize("other", [None, "trace", 3, np.zeros((2, 2)), object()], ids=repr)
+@pytest.mark.parametrize("other", [None, "trace", 3, np.zeros((2, 2)), object()], ids=stable_id)
 def test_compare_names_b_when_it_is_not_a_trace(trace, other):
     expect(lambda: analysis.compare(trace, other), {"b": (other, False)})
 

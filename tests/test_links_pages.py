@@ -163,3 +163,11 @@ def test_a_widgets_own_key_wins_over_an_alias_left_in_the_link():
     # the link said unit=3; the student then changed the unit, which Streamlit wrote as why_unit
     values, notices = read_link({"why_unit": "5", "unit": "3"}, FIELDS)
     assert values == {"why_unit": 5} and notices == []
+
+
+def test_the_your_model_page_names_every_parameter_a_link_brings():
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["model"] = "/etc/passwd"
+    at.switch_page("app_pages/yourmodel.py").run()
+    assert not at.exception
+    assert "model=/etc/passwd is not a parameter of this page: ignored" in notice(at)
