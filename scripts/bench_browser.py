@@ -421,6 +421,7 @@ def cold_start(script: Path, browser, logdir: Path, timeout_ms: int) -> float:
 PAGE_PATHS = {
     "Explore": "",
     "Train": "train",
+    "Stateful": "stateful",
     "Text": "text",
     "Why": "why",
     "Your model": "yourmodel",
