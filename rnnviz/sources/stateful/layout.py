@@ -81,7 +81,8 @@ class Layout:
         return int(self.index.shape[2])
 
 
-def _whole(field: str, value: object, lo: int, hi: int) -> int:
+def whole_number(field: str, value: object, lo: int, hi: int) -> int:
+    """Returns value as an int in lo..hi, or raises ConfigError naming the field."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise ConfigError(field, value, f"must be a whole number from {lo:,} to {hi:,}")
     if not lo <= int(value) <= hi:
@@ -91,9 +92,9 @@ def _whole(field: str, value: object, lo: int, hi: int) -> int:
 
 def check_sizes(stream_len: object, batch_size: object, window: object) -> tuple[int, int, int]:
     """Returns the three sizes as ints, or raises ConfigError naming the field."""
-    n = _whole("stream_len", stream_len, *LAYOUT_LIMITS["stream_len"])
-    b = _whole("batch_size", batch_size, *LAYOUT_LIMITS["batch_size"])
-    w = _whole("window", window, *LAYOUT_LIMITS["window"])
+    n = whole_number("stream_len", stream_len, *LAYOUT_LIMITS["stream_len"])
+    b = whole_number("batch_size", batch_size, *LAYOUT_LIMITS["batch_size"])
+    w = whole_number("window", window, *LAYOUT_LIMITS["window"])
     if n < b * w:
         raise ConfigError(
             "stream_len",
@@ -118,8 +119,8 @@ def layout(
     n, b, w = check_sizes(stream_len, batch_size, window)
     if not isinstance(kind, str) or kind not in KINDS:
         raise ConfigError("kind", kind, "must be one of " + ", ".join(KINDS))
-    seed = _whole("seed", seed, 0, 2**31 - 1)
-    epoch = _whole("epoch", epoch, 0, 10**6)
+    seed = whole_number("seed", seed, 0, 2**31 - 1)
+    epoch = whole_number("epoch", epoch, 0, 10**6)
     steps = np.arange(w)
     if kind == "in_order":
         num_batches = (n // w) // b

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from rnnviz.core.config import CELLS, ConfigError, Described
-from rnnviz.sources.stateful.layout import KINDS, Layout, check_sizes, layout
+from rnnviz.sources.stateful.layout import KINDS, Layout, check_sizes, layout, whole_number
 from rnnviz.sources.stateful.streams import Stream, StreamTask, get_stream_task
 
 __all__ = ["KINDS", "RESETS", "StatefulRun", "boundary_gradient", "load_stateful", "train_stateful"]
@@ -32,14 +32,6 @@ RESETS = ("epoch", "never")
 #: Bounds of what a user may train on the server (the Stateful page's controls).
 STATEFUL_LIMITS = {"hidden_size": (1, 128), "epochs": (1, 100), "seed": (0, 2**31 - 1)}
 RNN_NAME = "rnn"
-
-
-def _whole(name: str, value: Any, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ConfigError(name, value, f"must be a whole number from {lo} to {hi}")
-    if not lo <= int(value) <= hi:
-        raise ConfigError(name, value, f"must be from {lo} to {hi}")
-    return int(value)
 
 
 @dataclass(eq=False)
@@ -181,12 +173,12 @@ def check_arguments(
         raise ConfigError("cell", cell, "must be one of " + ", ".join(CELLS))
     if not isinstance(reset, str) or reset not in RESETS:
         raise ConfigError("reset", reset, "must be one of " + ", ".join(RESETS))
-    hidden = _whole("hidden_size", task.hidden_size if hidden_size is None else hidden_size,
+    hidden = whole_number("hidden_size", task.hidden_size if hidden_size is None else hidden_size,
                     *STATEFUL_LIMITS["hidden_size"])  # fmt: skip
-    n_epochs = _whole(
+    n_epochs = whole_number(
         "epochs", task.epochs if epochs is None else epochs, *STATEFUL_LIMITS["epochs"]
     )
-    seed = _whole("seed", seed, *STATEFUL_LIMITS["seed"])
+    seed = whole_number("seed", seed, *STATEFUL_LIMITS["seed"])
     b = task.batch_size if batch_size is None else batch_size
     w = task.window if window is None else window
     _, b, w = check_sizes(task.heldout_len, b, w)
@@ -453,7 +445,7 @@ def load_stateful(kind: str, cell: str = "lstm", task: str = "switch", directory
     files' SHA-256 are checked and nothing in them runs (safe_mode, no pickles)."""
     import keras
 
-    from rnnviz.sources.training.run import MODELS_DIR, read_manifest, sha256_of
+    from rnnviz.sources.training.run import MODELS_DIR, read_manifest, verify_files
 
     directory = MODELS_DIR if directory is None else directory
     if not isinstance(kind, str) or kind not in KINDS:
@@ -462,9 +454,7 @@ def load_stateful(kind: str, cell: str = "lstm", task: str = "switch", directory
     entry = read_manifest(directory / "manifest.json").get("stateful", {}).get(stem)
     if entry is None:
         raise ConfigError("kind", Described(f"{kind} with {cell}"), "has no shipped checkpoint")
-    for name, info in entry["files"].items():
-        if sha256_of(directory / name) != info["sha256"]:
-            raise ConfigError("checkpoint", name, "does not match its SHA-256 in the manifest")
+    verify_files(directory, entry)
     model = keras.saving.load_model(directory / f"{stem}.keras", safe_mode=True)
     run = StatefulRun(
         task=get_stream_task(entry["task"]), kind=kind, cell=cell,

@@ -424,6 +424,13 @@ def read_manifest(path: Path = MANIFEST) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
+def verify_files(directory: Path, entry: dict[str, Any]) -> None:
+    """Raises ConfigError unless every file of a manifest entry has its recorded SHA-256."""
+    for name, info in entry["files"].items():
+        if sha256_of(directory / name) != info["sha256"]:
+            raise ConfigError("checkpoint", name, "does not match its SHA-256 in the manifest")
+
+
 def checkpoint_stem(task: str, cell: str) -> str:
     """Returns the file stem of a task's shipped checkpoint for a cell."""
     return f"task_{task}_{cell}"
@@ -450,9 +457,7 @@ def load_pretrained(
         raise ConfigError(
             "task", Described(f"{task.name} with {cell}"), "has no shipped checkpoint; train it"
         )
-    for name, info in entry["files"].items():
-        if sha256_of(directory / name) != info["sha256"]:
-            raise ConfigError("checkpoint", name, "does not match its SHA-256 in the manifest")
+    verify_files(directory, entry)
     import keras
 
     with _load_lock:
