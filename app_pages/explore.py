@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 
 import rnnviz
-from app_pages.runtime import cached, forget_link_values
+from app_pages.runtime import cached, forget_link_values, link_notices_ui
 from rnnviz.core.config import CELLS, INITIAL_STATES, LIMITS, SIGNALS
 from rnnviz.views import export, figures
 from rnnviz.views.checks import answer_shapes, keras_variable_outcome, return_checks
@@ -454,30 +454,14 @@ def read_link() -> None:
         st.session_state[key] = value
     # Streamlit would seed the widgets from the raw link again (and crash on batch_size=inf).
     forget_link_values([key for key in params if key not in values])
-    st.session_state["link_notices"] = notices
+    st.session_state["link_notices_explore"] = notices
     # Known limit: the address bar keeps the link as given until a control changes
     # (Streamlit's binding owns it); rewriting it here in Streamlit's spelling did not stick.
 
 
-def link_notices_ui() -> None:
-    notices = st.session_state.get("link_notices")
-    if not notices:
-        return
-    with st.container(border=True):
-        left, right = st.columns([12, 1])
-        left.markdown(":material/link_off: **This link asked for things the page cannot show:**")
-        right.button(
-            "Hide",
-            key="hide_link_notices",
-            on_click=st.session_state.pop,
-            args=("link_notices", None),
-        )
-        st.text("\n".join(f"• {line}" for line in notices))  # plain text: nothing rendered
-
-
 def main() -> None:
     read_link()
-    link_notices_ui()
+    link_notices_ui("explore")
     page()
 
 

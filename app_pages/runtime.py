@@ -138,8 +138,7 @@ def keep_in_range(page: str, key: str, lo: float, hi: float) -> None:
         return
     used = type(value)(min(max(value, lo), hi))
     st.session_state[key] = used
-    notices = st.session_state.setdefault(f"link_notices_{page}", [])
-    notices.append(f"{key}={value} is outside {lo:g} to {hi:g} here: used {used:g}")
+    _add_notice(page, f"{key}={value} is outside {lo:g} to {hi:g} here: used {used:g}")
 
 
 def keep_in_options(page: str, key: str, options: list) -> None:
@@ -150,6 +149,11 @@ def keep_in_options(page: str, key: str, options: list) -> None:
     if value is None or value in options:
         return
     st.session_state[key] = options[0]
-    notices = st.session_state.setdefault(f"link_notices_{page}", [])
-    notices.append(f"{key}={value} is not one of {', '.join(map(str, options))} here: "
-                   f"used {options[0]}")
+    shown = ", ".join(map(str, options))
+    _add_notice(page, f"{key}={value} is not one of {shown} here: used {options[0]}")
+
+
+def _add_notice(page: str, line: str) -> None:
+    import streamlit as st
+
+    st.session_state.setdefault(f"link_notices_{page}", []).append(line)

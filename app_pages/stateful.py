@@ -235,45 +235,45 @@ def carried_ui() -> None:
     keep_in_range("stateful", "st_unit", 0, right.hidden_size - 1)
     unit = int(cols[1].number_input("unit", 0, right.hidden_size - 1, default, key="st_unit",
                                     bind=BIND))  # fmt: skip
-    traces = {
-        "continuation network, continuation order": trace_of(right, "continuation", FOLLOW_BATCHES),
-        "in_order network, its own order": trace_of(wrong, "in_order", FOLLOW_BATCHES),
-    }
-    lay = wrong.layout("in_order", "heldout")
-    good = right.layout("continuation", "heldout")
+    # (layout name, chart label, trace, the held-out layout it was fed in)
+    shown = [
+        ("continuation", "continuation network, continuation order",
+         trace_of(right, "continuation", FOLLOW_BATCHES), right.layout("continuation", "heldout")),
+        ("in_order", "in_order network, its own order",
+         trace_of(wrong, "in_order", FOLLOW_BATCHES), wrong.layout("in_order", "heldout")),
+    ]  # fmt: skip
     mode = right.streams[1].y
-    targets = {
-        label: mode[layout_.index[:FOLLOW_BATCHES, row]]
-        for label, layout_ in zip(traces, (good, lay), strict=True)
-    }
+    traces = {label: trace for _, label, trace, _ in shown}
+    targets = {label: mode[lay.index[:FOLLOW_BATCHES, row]] for _, label, _, lay in shown}
     st.plotly_chart(figures.carried_state(traces, row, unit, targets=targets), key="fig_carried")
     rows = []
     for k in range(FOLLOW_BATCHES - 1):
-        for label, layout_, trace in (("continuation", good, traces[next(iter(traces))]),
-                                      ("in_order", lay, traces[list(traces)[1]])):  # fmt: skip
+        for name, _, trace, lay in shown:
             gap = max(
-                float(
-                    np.abs(
-                        trace.initial_states[k + 1][s][row] - trace.final_states[k][s][row]
-                    ).max()
-                )
-                for s in range(len(trace.initial_states[0]))
-            )
-            end, start = layout_.index[k, row, -1], layout_.index[k + 1, row, 0]
+                float(np.abs(start[row] - end[row]).max())
+                for start, end in zip(trace.initial_states[k + 1], trace.final_states[k],
+                                      strict=True)
+            )  # fmt: skip
+            end, start = lay.index[k, row, -1], lay.index[k + 1, row, 0]
             rows.append({
                 "boundary": f"batch {k} → {k + 1}",
-                "layout": label,
-                "does row continue the stream?": "yes" if bool(layout_.continues[k, row]) else
+                "layout": name,
+                "does row continue the stream?": "yes" if bool(lay.continues[k, row]) else
                 f"no: step {end} → step {start}",
                 "largest |start − previous end| of the state": gap,
                 "switch at the end / at the start": f"{int(mode[end])} / {int(mode[start])}",
             })  # fmt: skip
     st.dataframe(rows, key="stateful_boundaries", hide_index=True)
+    largest = max(r["largest |start − previous end| of the state"] for r in rows)
+    carry = (
+        "Both layers carry their state exactly (start = previous end, a largest difference of 0)."
+        if largest == 0
+        else f"The carried states differ from the previous ends by up to {largest:.3g}."
+    )
     st.caption(
-        "Both layers carry their state exactly (start = previous end, 0 difference). In the "
-        "continuation order the carried switch is the right one; in stream order row "
-        f"{row} jumps {right.batch_size} windows ahead at every boundary, so the state it "
-        "carries belongs to another part of the stream."
+        f"{carry} In the continuation order the carried switch is the right one; in stream "
+        f"order row {row} jumps {right.batch_size} windows ahead at every boundary, so the "
+        "state it carries belongs to another part of the stream."
     )
 
 

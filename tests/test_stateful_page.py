@@ -104,6 +104,8 @@ def test_the_boundary_table_says_which_rows_continue_and_that_states_carry_exact
     assert (continuation["does row continue the stream?"] == "yes").all()
     assert in_order["does row continue the stream?"].str.startswith("no").all()
     assert (rows["largest |start − previous end| of the state"] == 0).all()
+    captions = " ".join(c.value for c in default_page.caption)
+    assert "carry their state exactly (start = previous end, a largest difference of 0)" in captions
 
 
 def test_the_gradient_chart_is_zero_for_fit_and_the_carried_states_otherwise(default_page, shipped):
