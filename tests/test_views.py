@@ -357,3 +357,24 @@ def test_the_window_loss_is_each_windows_own_loss_stateless_and_the_whole_texts_
     assert len(ids) == 3 * window + 1
     np.testing.assert_allclose(curves["stateless"], fresh, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(curves["stateful"], carried, rtol=1e-4, atol=1e-4)
+
+
+# ----- Stateful -----------------------------------------------------------------------------
+
+
+def test_the_stream_chart_colours_each_step_by_the_batch_and_row_that_read_it():
+    from rnnviz.sources.stateful.layout import layout
+
+    lay = layout(43, 2, 5, "continuation")  # rows read steps 0-19 and 21-40
+    heat = as_json(figures.layout_stream(lay.index, 43))["data"][0]
+    batch, row = values(heat["z"])[0], values(heat["customdata"])[0]
+    assert batch[:20].tolist() == [k for k in range(4) for _ in range(5)]
+    assert row[21:41].tolist() == [1] * 20 and row[:20].tolist() == [0] * 20
+    assert np.isnan(batch[[20, 41, 42]]).all()  # dropped steps: no batch
+
+
+def test_accuracy_by_position_draws_each_layouts_curve():
+    curves = {"continuation": np.array([0.9, 0.95]), "stateless": np.array([0.5, 0.6])}
+    lines = as_json(figures.accuracy_by_position(curves))["data"]
+    assert [t["name"] for t in lines] == ["continuation", "stateless"]
+    np.testing.assert_array_equal(values(lines[1]["y"]), [0.5, 0.6])
