@@ -6,6 +6,19 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("RNNVIZ_XLA", "never")
 os.environ.setdefault("RNNVIZ_PREWARM", "0")
 
+import atexit  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+
+# Each pytest process (each xdist worker) gets a temporary directory of its own, inherited by
+# the processes it starts: the loader tests check that nothing new appears in the temp dir
+# while they run, and a model worker started by a test on the other xdist worker must not
+# look like a leak (CI once failed on exactly that: a 'rnnviz-worker-…' of the other worker).
+_own_tmp = tempfile.mkdtemp(prefix=f"rnnviz-tests-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-")
+os.environ["TMPDIR"] = _own_tmp
+tempfile.tempdir = None
+atexit.register(shutil.rmtree, _own_tmp, ignore_errors=True)
+
 
 import pytest
 from hypothesis import settings
