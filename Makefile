@@ -34,7 +34,7 @@ test: $(VENV)/.dev chromium lint
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 # Every part runs even when an earlier one misses a goal; the target fails if any did.
-BENCHES = benchmarks/bench_core.py|benchmarks/bench_training.py|benchmarks/bench_stateful.py|benchmarks/bench_analysis.py|benchmarks/bench_models.py|scripts/soak.py|scripts/load_test.py --sessions 1,8,30 --seconds 90
+BENCHES = benchmarks/bench_core.py|benchmarks/bench_training.py|benchmarks/bench_stateful.py|benchmarks/bench_seq2seq.py|benchmarks/bench_analysis.py|benchmarks/bench_models.py|scripts/soak.py|scripts/load_test.py --sessions 1,8,30 --seconds 90
 bench: $(VENV)/.dev
 	@failed=""; parts='$(BENCHES)'; IFS='|'; for part in $$parts; do \
 	  IFS=' '; echo "== $(PY) $$part"; $(PY) $$part || failed="$$failed\n  $$part"; IFS='|'; \
@@ -53,9 +53,9 @@ serve-replicas: $(VENV)/.runtime
 	$(PY) deploy/serve.py --port $(PORT)
 
 # Trains every shipped model into assets/models/: the built-in tasks (~1 min), the Your model
-# page's example tagger (~15 s), the Stateful page's four LSTMs (~1.5 min) and the three char
-# models (~1 hour on 2 cores).
-# `scripts/make_models.py --tasks`, `--examples`, `--stateful` or `--text` for one part.
+# page's example tagger (~15 s), the Stateful page's four LSTMs (~1.5 min), the Encoder → decoder
+# page's LSTM and GRU (~5 min) and the three char models (~1 hour on 2 cores).
+# `scripts/make_models.py --tasks`, `--examples`, `--stateful`, `--seq2seq` or `--text` for one part.
 models: $(VENV)/.runtime
 	$(PY) scripts/make_models.py
 

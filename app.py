@@ -35,6 +35,12 @@ PAGES = [
         icon=":material/linear_scale:",
         url_path="stateful",
     ),
+    st.Page(
+        "app_pages/seq2seq.py",
+        title="Encoder → decoder",
+        icon=":material/swap_horiz:",
+        url_path="seq2seq",
+    ),
     st.Page("app_pages/text.py", title="Text", icon=":material/article:", url_path="text"),
     st.Page("app_pages/why.py", title="Why", icon=":material/psychology:", url_path="why"),
     st.Page(

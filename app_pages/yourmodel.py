@@ -25,12 +25,17 @@ from rnnviz.sources.usermodels.examples import TAGGER_STEPS, TOKENS, example_mod
 from rnnviz.sources.usermodels.loader import default_worker, weight_report
 from rnnviz.sources.usermodels.modelfile import ModelRefused, max_model_bytes
 from rnnviz.sources.usermodels.models import (
-    expected_input,
+    check_model_inputs,
     find_recurrent_layer,
     inside_time_distributed,
+    layer_summaries,
+    model_inputs,
+    shape_text,
+    state_source,
     takes_token_ids,
 )
 from rnnviz.views import figures
+from rnnviz.views.figures import seq2seq as F
 
 #: Session State key under which the Why page finds this page's trace.
 WHY_KEY = "your_model_trace"
@@ -154,12 +159,15 @@ def layer_ui(model, digest: str) -> str | None:
             "models, Bidirectional and TimeDistributed)."
         )
         return None
+    described = {s.path: s.describe() for s in layer_summaries(model)}
     return st.selectbox(
         "recurrent layer to trace",
         paths,
+        format_func=described.get,
         key=f"ym_layer_{digest[:12]}",
         help="Its path in the model: wrappers and nested models, then the layer. A "
-        "Bidirectional layer has two halves, forward and backward.",
+        "Bidirectional layer has two halves, forward and backward. A layer that starts from "
+        "a state another layer computes (a decoder) says where it comes from.",
     )
 
 
@@ -218,15 +226,57 @@ def parse_ids(text: str, steps: int | None, vocab: int) -> np.ndarray:
     return np.array([r + [0] * (length - len(r)) for r in rows], np.int32)
 
 
-def input_ui(model, digest: str) -> np.ndarray | None:
-    """The batch to feed: a built-in signal, typed numbers or token ids."""
-    shape, _ = expected_input(model)
-    vocab = takes_token_ids(model)
+def input_ui(model, digest: str) -> list[np.ndarray] | None:
+    """One batch per model input, each a built-in signal, typed numbers or token ids."""
+    specs = model_inputs(model)
+    arrays = []
+    for index, (name, shape, _) in enumerate(specs):
+        if len(specs) > 1:
+            st.markdown(f"**Input `{name}`**, shape {shape_text(shape)}")
+        x = one_input_ui(model, f"{digest[:12]}_{index}", index, shape)
+        if x is None:
+            return None
+        arrays.append(x)
+    return check_model_inputs(model, arrays if len(arrays) > 1 else arrays[0])
+
+
+def addition_defaults(model, index: int) -> str | None:
+    """For the shipped encoder–decoder: a question and the answer so far, as token ids."""
+    if not model.name.startswith("addition_") or len(model.inputs) != 2:
+        return None
+    from rnnviz.sources.seq2seq.task import VOCAB, to_ids
+
+    text = ["123+45 ", "=168"][index]
+    st.caption("Tokens: " + ", ".join(f"{i} = `{t}`" for i, t in enumerate(VOCAB)) +
+               f" · this is `{text}`")  # fmt: skip
+    return " ".join(map(str, to_ids([text], len(text))[0]))
+
+
+def vector_ui(key: str, features: int, fixed_batch: int | None) -> np.ndarray:
+    """An input without time steps (a feature vector, a given initial state): typed."""
+    rng = np.random.default_rng(0)
+    rows = fixed_batch or 2
+    default = "\n".join(
+        ", ".join(f"{v:.2f}" for v in rng.normal(0, 0.5, features)) for _ in range(rows)
+    )
+    text = st.text_area(
+        f"one sample per line, {features} numbers separated by commas", default,
+        key=f"ym_vec_{key}", max_chars=MAX_TYPED_CHARS,
+    )  # fmt: skip
+    x = parse_csv(text.replace("\n", "\n\n"), 1, features)
+    return x[:, 0]
+
+
+def one_input_ui(model, key: str, index: int, shape: tuple) -> np.ndarray | None:
+    """The batch for one input: a built-in signal, typed numbers or token ids."""
+    vocab = takes_token_ids(model, index)
     fixed_batch = shape[0]
-    key = digest[:12]
     if vocab is not None:
         is_tagger = vocab == len(TOKENS) and shape[1:] == (TAGGER_STEPS,)
-        if is_tagger:
+        addition = addition_defaults(model, index)
+        if addition is not None:
+            default = addition
+        elif is_tagger:
             default = "\n".join(
                 " ".join(map(str, tagger_ids(s))) for s in ["a(b(cd)e)f", "(ab)c((d))"]
             )
@@ -243,6 +293,8 @@ def input_ui(model, digest: str) -> np.ndarray | None:
             max_chars=MAX_TYPED_CHARS,
         )
         x = parse_ids(text, shape[1] if len(shape) == 2 else None, vocab)
+    elif len(shape) == 2 and shape[-1] is not None:
+        x = vector_ui(key, int(shape[-1]), fixed_batch)
     else:
         if len(shape) < 3 or shape[-1] is None:
             st.error(f"This model takes inputs of shape {shape}: rnnviz feeds (batch, steps, "
@@ -319,14 +371,25 @@ def input_ui(model, digest: str) -> np.ndarray | None:
     return x
 
 
-def trace_for(model, digest: str, path: str, x: np.ndarray) -> rnnviz.Trace:
-    key = (digest, path, x.shape, str(x.dtype), hashlib.sha256(x.tobytes()).hexdigest())
+def input_key(xs: list[np.ndarray]) -> tuple:
+    digest = hashlib.sha256(b"".join(x.tobytes() for x in xs)).hexdigest()
+    return (*((x.shape, str(x.dtype)) for x in xs), digest)
+
+
+def cached_trace(model, digest: str, path: str, xs: list[np.ndarray]) -> rnnviz.Trace:
+    key = (digest, path, input_key(xs))
     cache = shared_cache("model_traces")
     trace = cache.get(key)
     if trace is None:
-        trace = rnnviz.trace_model(model, x, path)
+        trace = rnnviz.trace_model(model, xs[0] if len(xs) == 1 else list(xs), path)
         cache.put(key, trace)
-    shared_cache("model_inputs").put(key, x)
+    return trace
+
+
+def trace_for(model, digest: str, path: str, xs: list[np.ndarray]) -> rnnviz.Trace:
+    key = (digest, path, input_key(xs))
+    trace = cached_trace(model, digest, path, xs)
+    shared_cache("model_inputs").put(key, xs[0] if len(xs) == 1 else list(xs))
     # The Why page analyses "the layer on the Your model page": the session keeps the
     # cache keys and a label, not the trace, the model or the input.
     st.session_state[WHY_KEY] = {"key": key, "label": path, "digest": digest, "path": path}
@@ -412,13 +475,33 @@ def step_ui(trace: rnnviz.Trace, sample: int) -> None:
     )
 
 
-def views_ui(model, path: str, trace: rnnviz.Trace) -> None:
+def handoff_ui(model, digest: str, path: str, trace: rnnviz.Trace, xs, sample: int) -> None:
+    """For a decoder: the encoder's last state beside the decoder's first column."""
+    source = state_source(model, find_recurrent_layer(model, path))
+    if source is None:
+        return
+    encoder = cached_trace(model, digest, source, xs)
+    names = trace.config.state_names
+    state = st.radio("state handed over", names, horizontal=True, key="ym_handoff_state")
+    st.plotly_chart(F.handoff(encoder, trace, state, sample), key="ym_fig_handoff")
+    gap = max(
+        float(np.abs(e[sample] - d[sample]).max())
+        for e, d in zip(encoder.final_states[0], trace.initial_states[0], strict=True)
+    )
+    st.caption(
+        f"`{source}`'s final state after its last step, handed over, is `{path}`'s initial "
+        f"state: largest difference {gap:g} (sample {sample})."
+    )
+
+
+def views_ui(model, path: str, trace: rnnviz.Trace, digest: str = "", xs=()) -> None:
     cfg = trace.config
     layer_notes(model, path, trace)
+    origin = trace.origins[0][0] if trace.origins else "initial state (zeros)"
     st.caption(
         f"`{path}`: {type(find_recurrent_layer(model, path)).__name__}({cfg.hidden_size}) · "
         f"its input: {cfg.batch_size} samples × {cfg.num_steps} steps × {cfg.num_features} "
-        "features (what the layers before it made of yours)"
+        f"features (what the layers before it made of yours) · starts from {origin}"
     )
     view = st.radio(
         "view",
@@ -429,6 +512,8 @@ def views_ui(model, path: str, trace: rnnviz.Trace) -> None:
         label_visibility="collapsed",
     )
     sample = pick("sample", cfg.batch_size, "ym_sample")
+    if view == "states" and xs:
+        handoff_ui(model, digest, path, trace, xs, sample)
     if view == "states":
         fig = figures.mark_model_steps(figures.state_heatmaps(trace, sample), trace, sample)
         st.plotly_chart(fig, key="ym_fig_states")
@@ -485,7 +570,7 @@ def main() -> None:
         except ConfigError as error:
             st.error(str(error))
             return
-    views_ui(model, path, trace)
+    views_ui(model, path, trace, digest, x)
 
 
 main()

@@ -20,6 +20,9 @@ Measured in headless Chromium, app and floor side by side in one run:
     change on the Explore page, one server. Goal: <= 1.5 x the control change.
 (e) layout change -> updated grid on the Stateful page (its sidebar batch_size, no
     training), taking turns with (a)'s default control change. Goal: <= 1.5 x.
+(f) a new question -> updated handoff heatmap on the Encoder → decoder page (its sidebar
+    question, one never asked before each time), taking turns with (a)'s default control
+    change. Goal: <= 1.5 x.
 (b) cold start: from launching `streamlit run` to the first chart drawn in a
     fresh browser context, for app.py and for a bare page that does
     `import tensorflow` and then shows a chart; launches interleaved. Then every
@@ -349,11 +352,13 @@ def measure_text_unit(browser, work: Path, changes: int, warmup: int, timeout_ms
         app.stop()
 
 
-def measure_stateful_layout(
-    browser, work: Path, changes: int, warmup: int, timeout_ms: int
+def measure_page_change(
+    browser, work: Path, path: str, widget: str, label: str, value, what: str, timeout_ms: int,
+    changes: int, warmup: int,
 ) -> dict:
-    """(e): a layout change on the Stateful page (its batch_size; no training) vs a control
-    change on the Explore page, taking turns on one server."""
+    """A change of one sidebar input (`widget` test id, `label`) on the page at `path`, to
+    `value(i)` then Enter, until its first chart has changed; taking turns with a control
+    change on the Explore page, on one server."""
     app = start_server(ROOT / "app.py", work)
     try:
         app.wait_healthy()
@@ -361,13 +366,13 @@ def measure_stateful_layout(
         explore.open(browser, timeout_ms)
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()
-        page.goto(f"{app.url}/stateful")
+        page.goto(f"{app.url}/{path}")
         signature = page.wait_for_function(DRAWN_JS, timeout=timeout_ms).json_value()
         page.wait_for_function(IDLE_JS, timeout=timeout_ms)
         field_ = (
             page.get_by_test_id("stSidebar")
-            .get_by_test_id("stNumberInput")
-            .filter(has=page.get_by_text("batch_size", exact=True))
+            .get_by_test_id(widget)
+            .filter(has=page.get_by_text(label, exact=True))
             .locator("input")
         )
         seconds: list[float] = []
@@ -375,7 +380,7 @@ def measure_stateful_layout(
             chart, _ = explore.change_seed(3000 + i, timeout_ms)
             page.bring_to_front()
             app.wait_quiet()
-            field_.fill(str(2 + i % 6))  # 2..7 rows: every change a new grid
+            field_.fill(str(value(i)))
             start = time.perf_counter()
             field_.press("Enter")
             signature = page.wait_for_function(
@@ -387,18 +392,35 @@ def measure_stateful_layout(
                 explore.chart.append(chart)
                 seconds.append(elapsed)
             print(
-                f"stateful layout {i + 1}/{warmup + changes}: explore change {chart:.3f}s, "
-                f"stateful layout change {elapsed:.3f}s",
+                f"{what} {i + 1}/{warmup + changes}: explore change {chart:.3f}s, "
+                f"{what} {elapsed:.3f}s",
                 flush=True,
             )
-        return row(
-            "stateful page layout change -> chart (vs explore change)",
-            seconds,
-            explore.chart,
-            True,
-        )
+        return row(f"{what} -> chart (vs explore change)", seconds, explore.chart, True)
     finally:
         app.stop()
+
+
+def measure_stateful_layout(
+    browser, work: Path, changes: int, warmup: int, timeout_ms: int
+) -> dict:
+    """(e): a layout change on the Stateful page (its batch_size; no training): 2..7 rows,
+    every change a new grid."""
+    return measure_page_change(
+        browser, work, "stateful", "stNumberInput", "batch_size", lambda i: 2 + i % 6,
+        "stateful page layout change", timeout_ms, changes, warmup,
+    )  # fmt: skip
+
+
+def measure_seq2seq_input(
+    browser, work: Path, changes: int, warmup: int, timeout_ms: int
+) -> dict:
+    """(f): a new question on the Encoder → decoder page (every one never asked before: the
+    encoder, the inference loop, teacher forcing and the map's projection all run)."""
+    return measure_page_change(
+        browser, work, "seq2seq", "stTextInput", "question", lambda i: f"{101 + 7 * i}+{23 + i}",
+        "encoder-decoder input change", timeout_ms, changes, warmup,
+    )  # fmt: skip
 
 
 def cold_start(script: Path, browser, logdir: Path, timeout_ms: int) -> float:
@@ -422,6 +444,7 @@ PAGE_PATHS = {
     "Explore": "",
     "Train": "train",
     "Stateful": "stateful",
+    "Encoder → decoder": "seq2seq",
     "Text": "text",
     "Why": "why",
     "Your model": "yourmodel",
@@ -645,6 +668,7 @@ def main() -> int:
         rows.append(
             measure_stateful_layout(browser, work, args.changes, args.warmup, timeout_ms)
         )
+        rows.append(measure_seq2seq_input(browser, work, args.changes, args.warmup, timeout_ms))
         if args.only_scrubber:
             args.no_breakdown = True
         if not args.only_scrubber:

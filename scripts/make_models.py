@@ -10,11 +10,13 @@
    mask_zero, a Bidirectional GRU and a stacked LSTM. Writes example_tagger.keras.
 4. The Stateful page's networks (~1.5 min): an LSTM on the `switch` stream in each of the
    four layouts. Writes stateful_switch_<layout>_lstm.keras and .npz.
+5. The Encoder → decoder page's networks (~5 min): Keras's addition task ("123+45" → "168")
+   learned by the lstm_seq2seq pattern, LSTM and GRU. Writes seq2seq_addition_<cell>.keras.
 
 Each entry records what was trained, the final metrics, the Keras version and the files'
 SHA-256. Deterministic: the same seed gives the same data and initial weights.
 
-Usage: python scripts/make_models.py [--tasks] [--text] [--examples] [--stateful]
+Usage: python scripts/make_models.py [--tasks] [--text] [--examples] [--stateful] [--seq2seq]
 (default: all).
 """
 
@@ -150,14 +152,34 @@ def make_examples(manifest: dict) -> None:
     )
 
 
+def make_seq2seq(manifest: dict) -> None:
+    from rnnviz.sources.seq2seq import model as seq2seq
+    from rnnviz.sources.training.run import MODELS_DIR as directory
+
+    entries = manifest.setdefault("seq2seq", {})
+    for n, cell in enumerate(seq2seq.CELLS, start=1):
+        print(f"[{n}/{len(seq2seq.CELLS)}] encoder-decoder {cell}: training", flush=True)
+        model, record = seq2seq.train(cell, seed=0, log=lambda s: print(s, flush=True))
+        entry = seq2seq.save(model, record, directory)
+        entries[seq2seq.checkpoint_stem(cell)] = entry
+        save_manifest(manifest)
+        print(
+            f"[{n}/{len(seq2seq.CELLS)}] encoder-decoder {cell}: held-out exact answers "
+            f"{entry['heldout_accuracy'][-1]:.1%} in {entry['train_seconds']:.0f} s; by digits "
+            + ", ".join(f"{d}: {a:.0%}" for d, a in entry["capacity"].items()),
+            flush=True,
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tasks", action="store_true", help="only the built-in tasks")
     parser.add_argument("--text", action="store_true", help="only the character models")
     parser.add_argument("--examples", action="store_true", help="only the example tagger")
     parser.add_argument("--stateful", action="store_true", help="only the Stateful page's")
+    parser.add_argument("--seq2seq", action="store_true", help="only the encoder-decoders")
     args = parser.parse_args()
-    both = not (args.tasks or args.text or args.examples or args.stateful)
+    both = not (args.tasks or args.text or args.examples or args.stateful or args.seq2seq)
     manifest = read_manifest()
     if args.tasks or both:
         make_tasks(manifest)
@@ -165,6 +187,8 @@ def main() -> int:
         make_examples(manifest)
     if args.stateful or both:
         make_stateful(manifest)
+    if args.seq2seq or both:
+        make_seq2seq(manifest)
     if args.text or both:
         make_text(manifest)
     print(f"wrote {MANIFEST}", flush=True)

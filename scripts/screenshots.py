@@ -199,6 +199,7 @@ def take(base: str, out: Path) -> None:
             print(f"  {label}: {page.url.replace(base, '')}")
         take_train(page, base, out)
         take_stateful(page, base, out)
+        take_seq2seq(page, base, out)
         take_why(page, base, out)
         take_text(page, base, out)
         take_your_model(page, base, out)
@@ -263,6 +264,17 @@ def take_stateful(page: Page, base: str, out: Path) -> None:
     settle(page)
     expect_text(page, "Measured here")
     shoot(page, out / "stateful_trained.png")
+    page.set_viewport_size(VIEWPORT)
+
+
+def take_seq2seq(page: Page, base: str, out: Path) -> None:
+    """The Encoder → decoder page as it opens: 123+45, the state handed over."""
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": 1250})
+    page.goto(base + "/seq2seq")
+    wait_for_charts(page, 2)
+    settle(page)
+    expect_text(page, "Encoder → decoder", "123+45 = 168", "largest difference 0")
+    shoot(page, out / "seq2seq.png")
     page.set_viewport_size(VIEWPORT)
 
 

@@ -1,24 +1,13 @@
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Tests check numbers, not speed: the graph tier alone keeps them deterministic and
 # spares the two CPUs the background XLA compiles (the benchmark measures those).
 os.environ.setdefault("RNNVIZ_XLA", "never")
 os.environ.setdefault("RNNVIZ_PREWARM", "0")
-
-import atexit  # noqa: E402
-import shutil  # noqa: E402
-import tempfile  # noqa: E402
-
-# Each pytest process (each xdist worker) gets a temporary directory of its own, inherited by
-# the processes it starts: the loader tests check that nothing new appears in the temp dir
-# while they run, and a model worker started by a test on the other xdist worker must not
-# look like a leak (CI once failed on exactly that: a 'rnnviz-worker-…' of the other worker).
-_own_tmp = tempfile.mkdtemp(prefix=f"rnnviz-tests-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-")
-os.environ["TMPDIR"] = _own_tmp
-tempfile.tempdir = None
-atexit.register(shutil.rmtree, _own_tmp, ignore_errors=True)
-
 
 import pytest
 from hypothesis import settings
@@ -27,6 +16,16 @@ from hypothesis import settings
 # nothing new appears in the working directory while they run).
 settings.register_profile("rnnviz", database=None)
 settings.load_profile("rnnviz")
+
+# Each pytest process (each xdist worker) gets a temporary directory of its own, inherited by
+# the processes it starts: the loader tests check that nothing new appears in the temp dir
+# while they run, and a model worker started by a test on the other xdist worker must not
+# look like a leak (CI once failed on exactly that: a 'rnnviz-worker-…' of the other worker).
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+_own_tmp = tempfile.mkdtemp(prefix=f"rnnviz-tests-{_worker}-")
+os.environ["TMPDIR"] = _own_tmp
+tempfile.tempdir = None
+atexit.register(shutil.rmtree, _own_tmp, ignore_errors=True)
 
 #: Modules that watch the machine (files in /tmp and the working directory, child
 #: processes) or run servers and browsers: with `pytest -n 2` they share one worker, so

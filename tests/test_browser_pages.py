@@ -161,7 +161,7 @@ DRAWN_FIGURES_JS = """
     };
 })
 """
-SIDEBAR_PAGES = ["Explore", "Train", "Stateful", "Text", "Why", "Your model"]
+SIDEBAR_PAGES = ["Explore", "Train", "Stateful", "Encoder → decoder", "Text", "Why", "Your model"]
 
 
 def test_a_student_clicking_through_every_page_with_the_defaults_sees_readable_charts(page):
@@ -182,7 +182,8 @@ def test_a_student_clicking_through_every_page_with_the_defaults_sees_readable_c
         seen[name] = len(drawn)
         found = [p for i, fig in enumerate(drawn) for p in problems(fig, f"{name} chart {i}")]
         assert not found, "\n".join(found)
-    assert all(seen[name] for name in ("Explore", "Train", "Stateful", "Text", "Why")), seen
+    drawing = ("Explore", "Train", "Stateful", "Encoder → decoder", "Text", "Why")
+    assert all(seen[name] for name in drawing), seen
 
 
 def test_the_stateful_page_draws_the_linked_layout_and_the_runs_histories_and_keeps_its_link(
@@ -223,7 +224,56 @@ def test_the_stateful_page_draws_the_linked_layout_and_the_runs_histories_and_ke
     page.reload()
     page.wait_for_selector(".stPlotlyChart .js-plotly-plot", timeout=FIRST_CHART_TIMEOUT_MS)
     wait_idle(page)
-    expect(page.get_by_text("no state is carried", exact=False).first).to_be_visible(
+    (
+        expect(page.get_by_text("no state is carried", exact=False).first).to_be_visible(
+            timeout=FIRST_CHART_TIMEOUT_MS
+        ),
+        query,
+    )
+    assert_no_exception(page)
+
+
+def test_the_encoder_decoder_page_hands_over_the_state_answers_as_decode_and_keeps_its_link(
+    page,
+):
+    import numpy as np
+
+    from rnnviz.sources.seq2seq import model as S
+
+    open_page(page, "/seq2seq?q=999%2B999")
+    expect(page.get_by_text("largest difference 0 over 2 × 128", exact=False)).to_be_visible(
         timeout=FIRST_CHART_TIMEOUT_MS
-    ), query
+    )
+    model = S.load_pretrained("lstm")
+    dec = S.decode(model, "999+999")
+    expect(page.get_by_text(f"999+999 = {dec.answer}", exact=False).first).to_be_visible()
+    handoff = page.wait_for_function(
+        """() => [...document.querySelectorAll('.stPlotlyChart .js-plotly-plot')]
+            .map((d) => d._fullData || []).find((f) => f.length && f[0].type === 'heatmap'
+                && Array.from(f[0].x).includes('handed over'))
+            ?.map((t) => ({z: Array.from(t.z, (r) => Array.from(r)), x: Array.from(t.x)}))""",
+        timeout=FIRST_CHART_TIMEOUT_MS,
+    ).json_value()[0]
+    z = np.asarray(handoff["z"], np.float32)
+    at = handoff["x"].index("handed over")
+    # the server runs with oneDNN off (app.py), this process with it on: float32 precision
+    tol = {"rtol": 1e-5, "atol": 2e-6}
+    np.testing.assert_allclose(z[:, at], S.encode(model, "999+999").state[0], **tol)
+    np.testing.assert_allclose(z[:, at + 1 :], dec.trace.h[0, 0].T, **tol)
+    # replacing the message with zeros changes the answer, as decode says it does
+    zero = S.decode(model, "999+999", state=[np.zeros(128, np.float32)] * 2)
+    page.get_by_text("zeros", exact=True).click()
+    wait_idle(page)
+    expect(
+        page.get_by_text(f"the decoder answers {zero.answer} instead of", exact=False)
+    ).to_be_visible()
+    from urllib.parse import unquote_plus
+
+    assert "message=zeros" in unquote_plus(current_query(page))
+    page.reload()
+    page.wait_for_selector(".stPlotlyChart .js-plotly-plot", timeout=FIRST_CHART_TIMEOUT_MS)
+    wait_idle(page)
+    expect(
+        page.get_by_text(f"the decoder answers {zero.answer} instead of", exact=False)
+    ).to_be_visible(timeout=FIRST_CHART_TIMEOUT_MS)
     assert_no_exception(page)

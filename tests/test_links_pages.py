@@ -18,6 +18,7 @@ PAGES = {
     "why": "app_pages/why.py",
     "text": "app_pages/text.py",
     "train": "app_pages/train.py",
+    "seq2seq": "app_pages/seq2seq.py",
 }
 
 
@@ -171,3 +172,17 @@ def test_the_your_model_page_names_every_parameter_a_link_brings():
     at.switch_page("app_pages/yourmodel.py").run()
     assert not at.exception
     assert "model=/etc/passwd is not a parameter of this page: ignored" in notice(at)
+
+
+def test_the_encoder_decoder_page_names_a_cell_and_a_unit_it_does_not_have():
+    at = open_page("seq2seq", cell="simple_rnn", unit="500", message="unit")
+    said = notice(at)
+    assert "cell=simple_rnn is not one of" in said
+    assert "unit=500 is not a whole number from 0 to 127: used 0" in said
+    assert at.radio(key="s2s_cell").value == "lstm"
+
+
+def test_the_encoder_decoder_page_names_a_c_state_for_the_gru_and_shows_h():
+    at = open_page("seq2seq", cell="gru", state="c")
+    assert at.radio(key="s2s_state").value == "h"
+    assert "s2s_state=c is not one of h here: used h" in notice(at)

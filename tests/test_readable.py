@@ -54,6 +54,11 @@ def test_every_stateful_chart_is_readable_on_the_defaults():
     assert_readable(page_charts("app_pages/stateful.py"))
 
 
+@pytest.mark.parametrize("message", ["own", "zeros", "unit"])
+def test_every_encoder_decoder_chart_is_readable(message):
+    assert_readable(page_charts("app_pages/seq2seq.py", message=message))
+
+
 def test_every_train_chart_is_readable_on_the_defaults():
     assert_readable(page_charts("app_pages/train.py"))
 

@@ -35,9 +35,14 @@ def layer_box(at: AppTest):
     return next(s for s in at.selectbox if s.label == "recurrent layer to trace")
 
 
+def layer_paths(at: AppTest) -> list[str]:
+    """The layer list's paths (each option reads "path: cell(units, flags)...")."""
+    return [option.split(":")[0] for option in layer_box(at).options]
+
+
 def test_the_example_tagger_opens_and_its_first_layer_is_traced_with_padding_masked():
     at = run_page()
-    assert layer_box(at).options == ["bidirectional/forward", "bidirectional/backward", "lstm"]
+    assert layer_paths(at) == ["bidirectional/forward", "bidirectional/backward", "lstm"]
     assert any("masked" in i.value for i in at.info)
     z = values(charts(at)[0]["data"][0]["z"])
     # Sample 0 is "a(b(cd)e)f": 10 tokens, then padding; GRU(8) forward half.
@@ -80,7 +85,7 @@ def test_every_view_draws_for_the_example(view, expected):
 def test_a_task_model_takes_a_built_in_signal_of_its_shape():
     title = next(t for t in example_models() if t.startswith("Trained task: remember (lstm)"))
     at = run_page(ym_example=title)
-    assert layer_box(at).options == ["rnn"]
+    assert layer_paths(at) == ["rnn"]
     z = values(charts(at)[0]["data"][0]["z"])
     assert z.shape == (16, 30)  # the shipped LSTM(16); the model's Input fixes 30 steps
 
@@ -107,3 +112,54 @@ def test_typed_input_beyond_the_sample_and_step_limits_is_refused_naming_them():
         parse_ids("\n".join(["1 2"] * 17), None, 10)
     with pytest.raises(ConfigError, match="at most 500 steps per sample"):
         parse_csv("\n".join(["1"] * 501), None, 1)
+
+
+# ------------------------------------------------------------ a model with two inputs
+
+
+def seq2seq_title() -> str:
+    return next(t for t in example_models() if t.startswith("Encoder → decoder") and "LSTM" in t)
+
+
+def open_seq2seq(layer: str = "decoder") -> AppTest:
+    at = run_page(ym_example=seq2seq_title())
+    layer_box(at).set_value(layer).run()
+    assert not at.exception
+    return at
+
+
+def test_the_shipped_encoder_decoder_lists_both_layers_and_says_where_the_decoder_starts():
+    at = open_seq2seq()
+    assert layer_paths(at) == ["encoder", "decoder"]
+    assert layer_box(at).options[0] == "encoder: lstm(128, return_state)"
+    assert "starts from `encoder` returned states [h, c]" in "\n".join(c.value for c in at.caption)
+
+
+def test_each_model_input_gets_its_own_box_filled_with_a_question_and_an_answer_so_far():
+    at = open_seq2seq()
+    boxes = [a for a in at.text_area if a.label.startswith("token ids")]
+    assert [b.value for b in boxes] == ["2 3 4 11 5 6 0", "12 2 7 9"]  # "123+45 ", "=168"
+
+
+def test_the_decoders_handoff_shows_the_encoders_last_state_and_the_decoders_states():
+    from rnnviz.sources.seq2seq.task import to_ids
+
+    at = open_seq2seq()
+    fig = next(c for c in charts(at) if "handed over" in c["data"][0]["x"])
+    z, x = values(fig["data"][0]["z"]), fig["data"][0]["x"]
+    model = rnnviz.load_model(example_models()[seq2seq_title()])
+    xs = [to_ids(["123+45 "], 7), to_ids(["=168"], 4)]
+    encoder = rnnviz.trace_model(model, xs, "encoder")
+    decoder = rnnviz.trace_model(model, xs, "decoder")
+    at_handoff = x.index("handed over")
+    np.testing.assert_allclose(z[:, at_handoff], encoder.h[0, 0, -1], rtol=1e-6)
+    np.testing.assert_allclose(z[:, at_handoff + 1 :], decoder.h[0, 0].T, rtol=1e-6)
+    assert "largest difference 0 (sample 0)" in "\n".join(c.value for c in at.caption)
+
+
+def test_inputs_whose_batch_sizes_differ_are_refused_naming_both():
+    at = open_seq2seq()
+    box = [a for a in at.text_area if a.label.startswith("token ids")][1]
+    box.set_value("12 2 7 9\n12 2 7 9").run()
+    assert not at.exception
+    assert any("question: 1, answer_so_far: 2" in e.value for e in at.error)

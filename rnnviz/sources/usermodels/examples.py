@@ -86,6 +86,9 @@ def example_models() -> dict[str, Path]:
     out: dict[str, Path] = {}
     for stem, entry in manifest.get("examples", {}).items():
         out[entry["title"]] = MODELS_DIR / f"{stem}.keras"
+    for stem, entry in sorted(manifest.get("seq2seq", {}).items(), reverse=True):
+        title = f"Encoder → decoder on addition ({entry['cell'].upper()}): two inputs"
+        out[title] = MODELS_DIR / f"{stem}.keras"
     for stem, entry in sorted(manifest.get("tasks", {}).items()):
         out[f"Trained task: {entry['task']} ({entry['cell']})"] = MODELS_DIR / f"{stem}.keras"
     for stem, entry in sorted(manifest.get("text", {}).items()):

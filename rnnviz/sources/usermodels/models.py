@@ -115,11 +115,16 @@ def _run_recording(model: Any, x: Any, layer: Any, whole: bool) -> list[dict[str
     original = layer.call
 
     def record(inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        # RNN.call(sequences, initial_state=None, mask=None, training=False)
+        positional = dict(zip(("initial_state", "mask"), args, strict=False))
+        state = kwargs.get("initial_state", positional.get("initial_state"))
+        if state is not None and not isinstance(state, (list, tuple)):
+            state = [state]  # `initial_state=h0`: one tensor for a one-state cell
         calls.append(
             {
                 "inputs": inputs,
-                "mask": kwargs.get("mask"),
-                "initial_state": kwargs.get("initial_state"),
+                "mask": kwargs.get("mask", positional.get("mask")),
+                "initial_state": None if state is None else list(state),
             }
         )
         if not whole:
@@ -146,22 +151,42 @@ _compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 COMPILE_AFTER_RUNS = 2
 
 
-def _compiled_capture(model: Any, layer: Any, x: np.ndarray, has_mask: bool) -> Any:
+def _compiled_capture(model: Any, layer: Any, xs: list[np.ndarray], first: dict) -> Any:
+    """A tf.function computing what `layer` receives, with the structure of its first
+    (eager) call: (inputs, mask or nothing, *initial states)."""
     import tensorflow as tf
 
-    shape, _ = expected_input(model)
-    spec = tf.TensorSpec(shape, x.dtype)
+    specs = [
+        tf.TensorSpec(shape, x.dtype)
+        for (_, shape, _), x in zip(model_inputs(model), xs, strict=True)
+    ]
+    has_mask = first["mask"] is not None
 
-    @tf.function(input_signature=[spec], autograph=False)
-    def capture(inputs: Any) -> Any:
-        call = _run_recording(model, inputs, layer, whole=False)[0]
-        return (call["inputs"], call["mask"]) if has_mask else (call["inputs"],)
+    @tf.function(input_signature=specs, autograph=False)
+    def capture(*inputs: Any) -> Any:
+        call = _run_recording(model, _model_argument(list(inputs)), layer, whole=False)[0]
+        out = [call["inputs"]] + ([call["mask"]] if has_mask else [])
+        return tuple(out + list(call["initial_state"] or []))
 
-    return capture
+    def run(xs: list[np.ndarray]) -> dict[str, Any]:
+        out = [np.asarray(t) for t in capture(*xs)]
+        return {
+            "inputs": out[0],
+            "mask": out[1].astype(bool) if has_mask else None,
+            "initial_state": out[1 + has_mask :] or None,
+        }
+
+    return run
+
+
+def _model_argument(arrays: list[Any]) -> Any:
+    """What `model(...)` takes: the array for a one-input model, the list otherwise."""
+    return arrays[0] if len(arrays) == 1 else list(arrays)
 
 
 def layer_inputs(model: Any, x: Any, layer: Any, whole: bool = False) -> list[dict[str, Any]]:
-    """What `layer` receives when `model` runs on `x`: a list of its calls, each
+    """What `layer` receives when `model` runs on `x` (an array, or a list with one array
+    per model input): a list of its calls, each
     {"inputs", "mask", "initial_state"} as NumPy arrays (mask and state may be None).
 
     The model runs as `model(x)` would, with the layer's `call` replaced for the
@@ -173,24 +198,17 @@ def layer_inputs(model: Any, x: Any, layer: Any, whole: bool = False) -> list[di
     a tf.function traced with the same recorder computes it (eager Keras layers below
     the chosen one cost ~40 times their compiled time).
     """
-    x = np.asarray(x)
+    xs = [np.asarray(a) for a in x] if isinstance(x, (list, tuple)) else [np.asarray(x)]
     with _model_kept(model):
         per_model = _compiled.setdefault(model, {})
-        entry = per_model.setdefault((id(layer), str(x.dtype)), {"runs": 0, "fn": None})
+        key = (id(layer), tuple(str(a.dtype) for a in xs))
+        entry = per_model.setdefault(key, {"runs": 0, "fn": None})
         if entry["fn"] is not None and not whole:
-            out = entry["fn"](x)
-            return [
-                {
-                    "inputs": np.asarray(out[0]),
-                    "mask": np.asarray(out[1]).astype(bool) if len(out) > 1 else None,
-                    "initial_state": None,
-                }
-            ]
-        calls = [_as_arrays(c) for c in _run_recording(model, x, layer, whole)]
+            return [entry["fn"](xs)]
+        calls = [_as_arrays(c) for c in _run_recording(model, _model_argument(xs), layer, whole)]
         entry["runs"] += 1
-        simple = not whole and calls and calls[0]["initial_state"] is None
-        if simple and entry["runs"] >= COMPILE_AFTER_RUNS:
-            entry["fn"] = _compiled_capture(model, layer, x, calls[0]["mask"] is not None)
+        if not whole and calls and entry["runs"] >= COMPILE_AFTER_RUNS:
+            entry["fn"] = _compiled_capture(model, layer, xs, calls[0])
         return calls
 
 
@@ -235,60 +253,248 @@ def inside_time_distributed(model: Any, target: Any) -> bool:
     return bool(walk(model, False))
 
 
-def expected_input(model: Any) -> tuple[tuple[int | None, ...], str]:
-    """The shape (None for any size) and dtype the model's input takes."""
+def model_inputs(model: Any) -> list[tuple[str, tuple[int | None, ...], str]]:
+    """(name, shape with None for any size, dtype) of every input of the model, in order."""
     inputs = getattr(model, "inputs", None)
     if not inputs:
         raise ConfigError("model", model.name, "has no known input shape (build it on an Input)")
-    if len(inputs) != 1:
-        raise ConfigError("model", model.name, f"has {len(inputs)} inputs; rnnviz traces one")
-    return tuple(inputs[0].shape), str(inputs[0].dtype)
+    return [(_input_name(t), tuple(t.shape), str(t.dtype)) for t in inputs]
 
 
-def takes_token_ids(model: Any) -> int | None:
-    """The vocabulary size if the model's input goes straight into an Embedding."""
+def _input_name(tensor: Any) -> str:
+    history = getattr(tensor, "_keras_history", None)
+    return history[0].name if history else tensor.name
+
+
+def expected_input(model: Any) -> tuple[tuple[int | None, ...], str]:
+    """The shape (None for any size) and dtype of a one-input model's input."""
+    found = model_inputs(model)
+    if len(found) != 1:
+        names = ", ".join(name for name, _, _ in found)
+        raise ConfigError(
+            "model", model.name, f"has {len(found)} inputs ({names}): give x as a list or dict"
+        )
+    return found[0][1], found[0][2]
+
+
+def shape_text(shape: tuple[int | None, ...]) -> str:
+    return "(" + ", ".join("any" if n is None else str(n) for n in shape) + ")"
+
+
+def takes_token_ids(model: Any, input_index: int = 0) -> int | None:
+    """The vocabulary size if the model's input (the first, or the one at `input_index`)
+    goes straight into an Embedding."""
     import keras
 
-    first = next(
-        (lay for lay in model.layers if not isinstance(lay, keras.layers.InputLayer)), None
-    )
-    if isinstance(first, keras.layers.Embedding):
-        return int(first.input_dim)
+    inputs = getattr(model, "inputs", None) or []
+    if input_index >= len(inputs):
+        return None
+    target = inputs[input_index]
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Embedding):
+            for node in getattr(layer, "_inbound_nodes", []):
+                if any(t is target for t in node.input_tensors):
+                    return int(layer.input_dim)
+    if len(inputs) == 1:
+        first = next(
+            (lay for lay in model.layers if not isinstance(lay, keras.layers.InputLayer)), None
+        )
+        if isinstance(first, keras.layers.Embedding):
+            return int(first.input_dim)
     return None
 
 
-def check_model_input(model: Any, x: Any) -> np.ndarray:
-    """x as an array the model takes, or a ConfigError naming the shape it expects."""
-    shape, dtype = expected_input(model)
-    want = "(" + ", ".join("any" if n is None else str(n) for n in shape) + ")"
+def check_model_inputs(model: Any, x: Any) -> list[np.ndarray]:
+    """One checked array per model input, from an array (one-input model), a list in the
+    model's input order or a dict by input name; a ConfigError names the input and the
+    shape it expects."""
+    specs = model_inputs(model)
+    names = [name for name, _, _ in specs]
+    if isinstance(x, dict):
+        unknown = sorted(set(map(str, x)) - set(names))
+        if unknown:
+            raise ConfigError(
+                "x", Described(f"inputs {', '.join(unknown)}"),
+                f"must be named by the model's inputs: {', '.join(names)}",
+            )  # fmt: skip
+        missing = [n for n in names if n not in x]
+        if missing:
+            raise ConfigError(
+                "x",
+                Described(f"no {', '.join(missing)}"),
+                f"must give every input: {', '.join(names)}",
+            )
+        values = [x[n] for n in names]
+    elif isinstance(x, (list, tuple)) and len(specs) > 1:
+        values = list(x)
+    else:
+        values = [x]
+    if len(values) != len(specs):
+        raise ConfigError(
+            "x", Described(f"{len(values)} input{'s' * (len(values) != 1)}"),
+            f"must give the model's {len(specs)} inputs: {', '.join(names)}",
+        )  # fmt: skip
+    arrays = [
+        _check_one(model, i, name, shape, dtype, value, len(specs) > 1)
+        for i, ((name, shape, dtype), value) in enumerate(zip(specs, values, strict=True))
+    ]
+    batch = {a.shape[0] for a in arrays}
+    if len(batch) > 1:
+        sizes = ", ".join(f"{n}: {a.shape[0]}" for n, a in zip(names, arrays, strict=True))
+        raise ConfigError(
+            "x", Described(f"batch sizes {sizes}"), "must all have the same batch size"
+        )
+    return arrays
+
+
+def _check_one(
+    model: Any, index: int, name: str, shape: tuple, dtype: str, value: Any, named: bool
+) -> np.ndarray:
+    field = f"x[{name!r}]" if named else "x"
+    want = shape_text(shape)
     try:
-        array = np.asarray(x)
+        array = np.asarray(value)
     except Exception:
-        raise ConfigError("x", Described(type(x).__name__), "must be a numeric array") from None
+        raise ConfigError(
+            field, Described(type(value).__name__), "must be a numeric array"
+        ) from None
     if array.dtype.kind not in "biuf":
-        raise ConfigError("x", Described(f"dtype {array.dtype}"), "must hold numbers")
+        raise ConfigError(field, Described(f"dtype {array.dtype}"), "must hold numbers")
     if array.ndim != len(shape) or any(
         n is not None and n != m for n, m in zip(shape, array.shape, strict=False)
     ):
         raise ConfigError(
-            "x", Described(f"shape {array.shape}"), f"must have the shape the model expects: {want}"
+            field,
+            Described(f"shape {array.shape}"),
+            f"must have the shape the model expects: {want}",
         )
     if array.size == 0:
-        raise ConfigError("x", Described(f"shape {array.shape}"), "must not be empty")
+        raise ConfigError(field, Described(f"shape {array.shape}"), "must not be empty")
     if not np.all(np.isfinite(array)):
-        raise ConfigError("x", Described("non-finite values"), "must hold finite numbers")
-    vocab = takes_token_ids(model)
+        raise ConfigError(field, Described("non-finite values"), "must hold finite numbers")
+    vocab = takes_token_ids(model, index)
     if vocab is not None:
         if not np.array_equal(array, np.round(array)) or array.min() < 0 or array.max() >= vocab:
             raise ConfigError(
-                "x",
+                field,
                 Described(f"values {array.min():g}..{array.max():g}"),
-                f"must be token ids: whole numbers from 0 to {vocab - 1} (0 is padding)",
+                f"must be token ids: whole numbers from 0 to {vocab - 1}",
             )
         return array.astype(np.int32)
     if "int" in dtype:
         return array.astype(np.int32)
     return array.astype(np.float32)
+
+
+def check_model_input(model: Any, x: Any) -> np.ndarray | list[np.ndarray]:
+    """x as the model takes it: one array for a one-input model, a list otherwise."""
+    return _model_argument(check_model_inputs(model, x))
+
+
+def _node_of(layer: Any) -> Any:
+    nodes = getattr(layer, "_inbound_nodes", None) or []
+    return nodes[0] if nodes else None
+
+
+def _state_names(layer: Any) -> list[str]:
+    import keras
+
+    return ["h", "c"] if isinstance(layer, keras.layers.LSTM) else ["h"]
+
+
+def _state_groups(layer: Any) -> list[tuple[Any, list[int]]] | None:
+    """The layers whose outputs the graph feeds `layer` as `initial_state`, with the output
+    indices used (None when it gets no initial_state; op None for a foreign tensor)."""
+    node = _node_of(layer)
+    if node is None:
+        return None
+    arguments = node.arguments
+    state = arguments.kwargs.get("initial_state")
+    if state is None and len(arguments.args) > 1:
+        state = arguments.args[1]
+    if state is None:
+        return None
+    tensors = state if isinstance(state, (list, tuple)) else [state]
+    groups: dict[int, tuple[Any, list[int]]] = {}
+    for tensor in tensors:
+        history = getattr(tensor, "_keras_history", None)
+        op, _, index = history if history is not None else (None, 0, 0)
+        groups.setdefault(id(op), (op, []))[1].append(index)
+    return list(groups.values())
+
+
+def state_source(model: Any, layer: Any) -> str | None:
+    """The path of the recurrent layer whose returned states `layer` starts from (an
+    encoder for its decoder); None if its initial state comes from anything else."""
+    groups = _state_groups(layer) or []
+    if len(groups) != 1 or not _is_recurrent(groups[0][0]):
+        return None
+    for path, found in _layers(model):
+        if found is groups[0][0]:
+            return path
+    return None
+
+
+def initial_state_origin(model: Any, layer: Any) -> str | None:
+    """Where the model's graph takes `layer`'s initial state from, in words: "`encoder`
+    returned states [h, c]", "`dense_3` output", "input `h0`"; None when the layer starts
+    from zeros (or its stored state, if stateful)."""
+    import keras
+
+    groups = _state_groups(layer)
+    if groups is None:
+        return None
+    parts: list[str] = []
+    for op, indices in groups:
+        if op is None:
+            parts.append("a tensor from outside the model")
+        elif isinstance(op, keras.layers.InputLayer):
+            parts.append(f"input `{op.name}`")
+        elif _is_recurrent(op) and all(i > 0 for i in indices):
+            names = _state_names(op)
+            states = ", ".join(names[i - 1] if i - 1 < len(names) else str(i) for i in indices)
+            parts.append(f"`{op.name}` returned states [{states}]")
+        elif isinstance(op, keras.layers.Bidirectional) and all(i > 0 for i in indices):
+            parts.append(f"`{op.name}` returned states {indices}")
+        else:
+            which = "" if indices == [0] else f" {indices}"
+            parts.append(f"`{op.name}` output{which}")
+    return "; ".join(parts)
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerSummary:
+    """One recurrent layer of a user's model, as the page lists it."""
+
+    path: str
+    cell: str
+    units: int
+    return_sequences: bool
+    return_state: bool
+    stateful: bool
+    initial_state: str | None
+
+    def describe(self) -> str:
+        flags = [f for f in ("return_sequences", "return_state", "stateful") if getattr(self, f)]
+        text = f"{self.path}: {self.cell}({self.units}" + "".join(f", {f}" for f in flags) + ")"
+        if self.initial_state:
+            text += f", starts from {self.initial_state}"
+        return text
+
+
+def layer_summaries(model: Any) -> list[LayerSummary]:
+    """Every recurrent layer of `model` with its flags and where its initial state comes from."""
+    from rnnviz.core.tracer import KIND_OF_CLASS
+
+    out = []
+    for path, layer in _layers(model):
+        out.append(
+            LayerSummary(
+                path, KIND_OF_CLASS[type(layer)], int(layer.units), bool(layer.return_sequences),
+                bool(layer.return_state), bool(layer.stateful), initial_state_origin(model, layer),
+            )
+        )  # fmt: skip
+    return out
 
 
 def trace_model(model: Any, x: Any, layer: str | None = None, *, engines: Any = None) -> Trace:
@@ -311,15 +517,16 @@ def trace_model(model: Any, x: Any, layer: str | None = None, *, engines: Any = 
     from rnnviz.core.tracer import KIND_OF_CLASS
 
     target = find_recurrent_layer(model, layer)
-    array = check_model_input(model, x)
+    arrays = check_model_inputs(model, x)
     try:
-        calls = layer_inputs(model, array, target, whole=inside_time_distributed(model, target))
+        calls = layer_inputs(model, arrays, target, whole=inside_time_distributed(model, target))
     except ConfigError:
         raise
     except Exception as error:
-        shape, _ = expected_input(model)
+        shapes = ", ".join(f"{n} {shape_text(s)}" for n, s, _ in model_inputs(model))
+        got = ", ".join(str(a.shape) for a in arrays)
         raise ConfigError(
-            "x", Described(f"shape {array.shape}"), f"the model cannot take it ({shape}): {error}"
+            "x", Described(f"shape {got}"), f"the model cannot take it ({shapes}): {error}"
         ) from None
     inputs = np.concatenate([c["inputs"] for c in calls]).astype(np.float32)
     masks = [c["mask"] for c in calls]
@@ -336,8 +543,10 @@ def trace_model(model: Any, x: Any, layer: str | None = None, *, engines: Any = 
     config = target.get_config()
     stateful = as_flag("stateful", config.get("stateful", False))
     initial = calls[0]["initial_state"]
+    origin = initial_state_origin(model, target) if initial is not None else None
     if stateful and initial is None:
         initial = [np.asarray(s) for s in target.states]
+        origin = "the layer's stored state (stateful)"
     trace = trace_weights(
         KIND_OF_CLASS[type(target)],
         config,
@@ -355,7 +564,9 @@ def trace_model(model: Any, x: Any, layer: str | None = None, *, engines: Any = 
         else np.arange(steps)
     )
     labels = np.broadcast_to(order.astype(str), trace.h.shape[:3]).copy()
-    return dataclasses.replace(trace, labels=labels)
+    rows = trace.h.shape[1]
+    origins = [[origin or "initial state (zeros)"] * rows]
+    return dataclasses.replace(trace, labels=labels, origins=origins)
 
 
 def outputs_with_trace(model: Any, x: Any, layer: str | None, trace: Trace) -> np.ndarray | None:
