@@ -243,12 +243,17 @@ def code_ui(cell: str, question: str) -> None:
     st.markdown(
         "The training model, the two inference models (`encoder_model`, and the one-step "
         "`decoder_model` with state inputs and outputs) and the decoding loop: the pattern to "
-        "copy. It loads the shipped weights and prints this page's answer and states."
+        "copy. Put the weights beside it: it prints this page's answer and states."
     )
-    path = str(MODELS_DIR / f"{S.checkpoint_stem(cell)}.keras")
-    code = seq2seq_script(cell, question, path)
+    path = MODELS_DIR / f"{S.checkpoint_stem(cell)}.keras"
+    code = seq2seq_script(cell, question, path.name)
     st.code(code, language="python")
-    st.download_button("Download the script", code, "encoder_decoder.py", key="s2s_code")
+    cols = st.columns(2)
+    cols[0].download_button("Download the script", code, "encoder_decoder.py", key="s2s_code")
+    # A callable: the file is read when the button is clicked, not on every run.
+    cols[1].download_button(f"Download the weights ({path.name}, {path.stat().st_size / 1e6:.1f} MB)",
+                            path.read_bytes, path.name, key="s2s_weights",
+                            on_click="ignore")  # fmt: skip
 
 
 def main() -> None:
