@@ -251,8 +251,8 @@ def code_ui(cell: str, question: str) -> None:
     cols = st.columns(2)
     cols[0].download_button("Download the script", code, "encoder_decoder.py", key="s2s_code")
     # A callable: the file is read when the button is clicked, not on every run.
-    cols[1].download_button(f"Download the weights ({path.name}, {path.stat().st_size / 1e6:.1f} MB)",
-                            path.read_bytes, path.name, key="s2s_weights",
+    label = f"Download the weights ({path.name}, {path.stat().st_size / 1e6:.1f} MB)"
+    cols[1].download_button(label, path.read_bytes, path.name, key="s2s_weights",
                             on_click="ignore")  # fmt: skip
 
 
