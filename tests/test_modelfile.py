@@ -307,3 +307,59 @@ def test_the_compile_config_keras_writes_for_a_compiled_model_passes(tmp_path):
     model.save(tmp_path / "m.keras")
     config = read_keras_config((tmp_path / "m.keras").read_bytes())
     assert config["compile_config"]["optimizer"]["class_name"] == "Adam"
+
+
+# ---------------------------------------------------------------- several inputs (issue 19)
+
+
+def shipped_seq2seq_config() -> dict:
+    from rnnviz.sources.training.run import MODELS_DIR
+
+    with zipfile.ZipFile(MODELS_DIR / "seq2seq_addition_lstm.keras") as z:
+        return json.loads(z.read("config.json"))
+
+
+def with_layer(config: dict, name: str, change) -> dict:
+    """A copy of a functional config with the layer called `name` changed by `change`."""
+    config = json.loads(json.dumps(config))
+    for entry in config["config"]["layers"]:
+        if entry["name"] == name:
+            change(entry)
+    return config
+
+
+def test_the_shipped_two_input_encoder_decoder_passes_the_config_check():
+    read_keras_config(keras_file(shipped_seq2seq_config()))
+
+
+def lambda_encoder(entry: dict) -> None:
+    entry.update(class_name="Lambda", module="keras.layers")
+    entry["config"]["function"] = {"class_name": "__lambda__", "config": {"code": "YWJj"}}
+
+
+def poisoned_initial_state(entry: dict) -> None:
+    state = entry["inbound_nodes"][0]["kwargs"]["initial_state"]
+    state[0] = {"class_name": "__lambda__", "config": {"code": "YWJj"}}
+
+
+def os_input(entry: dict) -> None:
+    entry["module"] = "os"
+
+
+@pytest.mark.parametrize(
+    "layer_name, change, message",
+    [
+        ("encoder", lambda_encoder, "can run code"),
+        ("decoder", poisoned_initial_state, "can run code"),
+        ("answer_so_far", os_input, "only Keras's own"),
+    ],
+    ids=[
+        "a Lambda computing the handed-over state",
+        "a function as initial_state",
+        "an input from os",
+    ],
+)
+def test_a_two_input_model_goes_through_the_same_allowlist(layer_name, change, message):
+    hostile = with_layer(shipped_seq2seq_config(), layer_name, change)
+    with pytest.raises(ModelRefused, match=message):
+        read_keras_config(keras_file(hostile))
