@@ -158,7 +158,23 @@ def random_change(rng: random.Random, state: dict[str, object], mix: str) -> tup
     hidden_size anywhere in 1..16 (384 structures), the worst case for the caches.
     Every other control is drawn alike in both: each change is one control, chosen
     uniformly among the sidebar controls and the view.
+
+    "explore" (issue 20): a class exploring freely, where almost every change is a layer
+    structure the server has not seen: hidden_size anywhere in 4..32, num_steps in 5..50,
+    the cell, stateful, return_sequences, the signal and the seed.
     """
+    if mix == "explore":
+        key = rng.choice(["hidden_size", "num_steps", "cell", "stateful", "return_sequences",
+                          "signal", "seed"])  # fmt: skip
+        value: object = {
+            "hidden_size": lambda: rng.randint(4, 32),
+            "num_steps": lambda: rng.randint(5, 50),
+            "cell": lambda: rng.choice(CELLS),
+            "signal": lambda: rng.choice(SIGNALS),
+            "seed": lambda: rng.randint(0, 999),
+        }.get(key, lambda: not state.get(key, key == "return_sequences"))()
+        state[key] = value
+        return key, value
     key = rng.choice(
         [
             *("hidden_size", "num_steps", "batch_size", "seed", "signal", "initial_state"),
@@ -166,7 +182,7 @@ def random_change(rng: random.Random, state: dict[str, object], mix: str) -> tup
         ]
     )
     if key == "hidden_size":
-        value: object = rng.choice([2, 4, 8, 16]) if mix == "lesson" else rng.randint(1, 16)
+        value = rng.choice([2, 4, 8, 16]) if mix == "lesson" else rng.randint(1, 16)
     elif key == "num_steps":
         value = rng.randint(2, 20)
     elif key == "batch_size":
@@ -354,27 +370,37 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60.0, help="measured time per N")
     parser.add_argument("--think", default="1,3", help="think time range in seconds")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--mix", choices=["lesson", "random"], default="lesson")
+    parser.add_argument(
+        "--mix", default="lesson,explore",
+        help="comma-separated workloads: lesson, random, explore (each run in turn)",
+    )  # fmt: skip
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument(
         "--profile", type=Path, help="py-spy the server; collapsed stacks to PROFILE.N<n>.txt"
     )
     args = parser.parse_args()
     think = tuple(float(v) for v in args.think.split(","))
+    mixes = args.mix.split(",")
+    unknown = set(mixes) - {"lesson", "random", "explore"}
+    if unknown:
+        asked = ",".join(sorted(unknown))
+        parser.error(f"--mix {asked}: the workloads are lesson, random, explore")
     results = []
     print(
-        f"{'N':>3} {'changes':>7} {'errors':>6} {'p50 s':>7} {'p95 s':>7} {'max s':>7}"
+        f"{'mix':>7} {'N':>3} {'changes':>7} {'errors':>6} {'p50 s':>7} {'p95 s':>7} {'max s':>7}"
         f" {'p95/N=1':>8} {'CPU s/change':>12} {'of it bg':>8} {'cores':>5} {'peak RSS MB':>11}",
         flush=True,
     )
-    for n in (int(v) for v in args.sessions.split(",")):
-        profile = args.profile.with_suffix(f".N{n}.txt") if args.profile else None
-        r = run_load(n, args.seconds, think, args.seed, profile, args.mix)
-        base = results[0]["p95_s"] if results and results[0]["sessions"] == 1 else r["p95_s"]
+    for mix, n in ((m, int(v)) for m in mixes for v in args.sessions.split(",")):
+        profile = args.profile.with_suffix(f".{mix}.N{n}.txt") if args.profile else None
+        r = run_load(n, args.seconds, think, args.seed, profile, mix)
+        ones = [x for x in results if x["mix"] == mix and x["sessions"] == 1]
+        base = ones[0]["p95_s"] if ones else r["p95_s"]
         r["p95_ratio_to_1"] = r["p95_s"] / base
         results.append(r)
         print(
-            f"{n:>3} {r['changes']:>7} {r['errors']:>6} {r['p50_s']:>7.3f} {r['p95_s']:>7.3f}"
+            f"{mix:>7} {n:>3} {r['changes']:>7} {r['errors']:>6} {r['p50_s']:>7.3f}"
+            f" {r['p95_s']:>7.3f}"
             f" {r['max_s']:>7.3f} {r['p95_ratio_to_1']:>8.2f} {r['cpu_per_change_s']:>12.3f}"
             f" {r['background_cpu_per_change_s']:>8.3f}"
             f" {r['cpu_cores_used']:>5.2f} {r['peak_rss_mb']:>11.0f}",

@@ -3,7 +3,7 @@
 import numpy as np
 
 import rnnviz
-from rnnviz.core.tracer import EngineCache
+from rnnviz.core.tracer import EngineCache, layer_kwargs
 from tests.test_oracle import check_against_oracle
 
 
@@ -35,11 +35,21 @@ def test_new_number_of_steps_or_batch_size_reuses_the_stateless_graph():
     assert (cache.builds, cache.traces) == (builds, traces)
 
 
-def test_new_hidden_size_builds_a_new_layer():
+def test_a_new_hidden_size_or_number_of_features_builds_no_layer_and_traces_nothing():
     cache = EngineCache(xla="never", prewarm=False)
     rnnviz.run(rnnviz.RunConfig(hidden_size=4), engines=cache)
-    rnnviz.run(rnnviz.RunConfig(hidden_size=6), engines=cache)
-    assert cache.builds == 2
+    traces = cache.traces
+    for change in ({"hidden_size": 6}, {"hidden_size": 31, "num_features": 5}):
+        check_against_oracle(rnnviz.run(rnnviz.RunConfig(**change), engines=cache))
+    assert (cache.builds, cache.poly_builds, cache.traces) == (0, 1, traces)
+
+
+def test_a_users_layer_arguments_get_a_layer_of_their_own():
+    cache = EngineCache(xla="never", prewarm=False)
+    for units in (4, 6):
+        cfg = rnnviz.RunConfig(hidden_size=units)
+        rnnviz.run(cfg, engines=cache, layer_kwargs=layer_kwargs(cfg))
+    assert (cache.builds, cache.poly_builds) == (2, 0)
 
 
 def test_xla_tier_gives_the_same_numbers_as_the_graph_tier():
@@ -63,7 +73,7 @@ def test_a_shape_run_only_once_is_never_compiled_with_xla():
     rnnviz.run(rnnviz.RunConfig(hidden_size=3), engines=cache)
     cache.wait()
     assert cache.xla_compiles == 0
-    assert [e.xla_ready for e in cache._engines.values()] == [set()]
+    assert cache._engines == {}  # nothing built: the shared polymorphic graph served it
 
 
 def test_xla_compiles_stop_at_the_limit_because_tensorflow_never_frees_them():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import rnnviz
-from rnnviz.core.tracer import EngineCache
+from rnnviz.core.tracer import EngineCache, layer_kwargs
 from rnnviz.serving.memory import Budget, ByteCache, cache_limit_mb, nbytes
 
 MB = 2**20
@@ -82,10 +82,14 @@ def test_the_cache_size_defaults_to_256_mb_and_reads_the_environment():
 def test_compiled_layers_stay_within_the_byte_budget_and_evicted_ones_are_rebuilt_exactly():
     budget = Budget(20 * MB)  # room for about four small engines
     cache = EngineCache(budget=budget, xla="never", prewarm=False)
-    first = rnnviz.run(rnnviz.RunConfig(hidden_size=1), engines=cache)
+    def own_layer(units):  # a layer of its own per structure, as a user's layer gets
+        cfg = rnnviz.RunConfig(hidden_size=units)
+        return rnnviz.run(cfg, engines=cache, layer_kwargs=layer_kwargs(cfg))
+
+    first = own_layer(1)
     for units in range(2, 12):
-        rnnviz.run(rnnviz.RunConfig(hidden_size=units), engines=cache)
+        own_layer(units)
         assert budget.used <= budget.limit
     assert len(cache) <= 5
-    again = rnnviz.run(rnnviz.RunConfig(hidden_size=1), engines=cache)  # evicted: rebuilt
+    again = own_layer(1)  # evicted: rebuilt
     np.testing.assert_array_equal(again.h, first.h)

@@ -215,7 +215,9 @@ def test_the_generated_script_prints_the_pages_answer_and_states(cell, question,
         text = out.split(label)[1].split("]")[0].strip(" [")
         return np.array([float(v) for v in text.split()])
 
-    np.testing.assert_allclose(printed("handed-over h[:8]:"), dec.initial_state[0][:8], atol=2e-6)
+    # printed to 6 decimals (±5e-7), computed in another process (float32 order of operations)
+    tol = {"rtol": 1e-5, "atol": 3e-6}
+    np.testing.assert_allclose(printed("handed-over h[:8]:"), dec.initial_state[0][:8], **tol)
     np.testing.assert_allclose(
-        printed("decoder's last h[:8]:"), dec.trace.h[0, 0, -1, :8], atol=2e-6
+        printed("decoder's last h[:8]:"), dec.trace.h[0, 0, -1, :8], **tol
     )

@@ -116,7 +116,9 @@ def run(
     if mask is not None:
         mask = _check_mask(mask, (k, b, t))
         kwargs = {**kwargs, tracer.MASKED: True}
-    engine = cache.get(cfg.cell, kwargs, f, b)
+    # RunConfig's own layers (not a user's layer, no mask) may run on a PolyEngine: a
+    # structure never seen costs a run, not a layer build and a trace.
+    engine = cache.get(cfg.cell, kwargs, f, b, poly=layer_kwargs is None and mask is None)
     returned, seq, initial = cache.run(
         engine,
         x,
@@ -146,7 +148,7 @@ def run(
         initial_states=[[state[i] for state in initial] for i in range(k)],
         final_states=finals,
         outputs=[[(name, r[i]) for name, r in zip(names, returned, strict=True)] for i in range(k)],
-        state_size=engine.state_size,
+        state_size=engine.state_size_for(u),
         layer_config={key: value for key, value in kwargs.items() if key != tracer.MASKED},
         mask=mask,
         origins=origins(cfg, given=initial_state is not None),

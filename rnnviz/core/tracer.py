@@ -217,6 +217,9 @@ class Engine:
         size = self.layer.cell.state_size
         return list(size) if isinstance(size, (list, tuple)) else int(size)
 
+    def state_size_for(self, units: int) -> Any:
+        return self.state_size
+
     def _forward(self, x: Any, resets: Any, *initial: Any) -> tuple[Any, Any, Any]:
         """Feeds the batches x[0], x[1], ... to the layer in order, in one compiled call.
 
@@ -375,6 +378,124 @@ class Engine:
         )
 
 
+#: The cell attributes a PolyEngine replaces with its arguments for the length of a trace.
+_WEIGHT_NAMES = ("kernel", "recurrent_kernel", "bias")
+
+
+class PolyEngine:
+    """One traced graph per cell kind and return flags, for every hidden size, number of
+    features, batch size and number of steps: the weights are arguments, not variables.
+
+    A new layer structure (a hidden_size or num_features the process has never run) costs
+    an Engine a genuine layer built and a graph traced (~0.1-0.4 s); here it costs only the
+    run. The graph is traced once per (kind, flags) on a genuine Keras layer of that class
+    and flags: while it is traced, the layer's cell reads its kernel, recurrent kernel and
+    bias from the function's arguments (tensors of unknown shape) and its `units` from the
+    recurrent kernel's shape, so the cell's own `call` (and the layer's own loop, flags and
+    return values) computes with any sizes. A stateful layer is run stateless, batch after
+    batch, each batch started from the previous batch's final state (zeros after a
+    `reset_state()`): exactly what the stateful layer's state variables carry (tests compare
+    it with a genuine stateful layer).
+
+    Used by EngineCache for `rnnviz.run`'s own configurations (float32, no mask, the
+    arguments RunConfig stands for); a user's layer keeps its own Engine.
+    """
+
+    xla_capable = False
+    xla_ready: frozenset = frozenset()
+
+    def __init__(self, kind: str, kwargs: dict[str, Any]):
+        self.kind = kind
+        self.kwargs = dict(kwargs)
+        self.stateful = bool(kwargs.get("stateful", False))
+        self.num_states = 2 if kind == "lstm" else 1
+        self.num_features = None
+        self.lock = threading.Lock()
+        self.shape_runs: collections.Counter[tuple[int, int, int]] = collections.Counter()
+        args = {k: v for k, v in kwargs.items() if k not in ("units", "stateful")}
+        layer = LAYER_CLASSES[kind](units=1, stateful=False, **args)
+        layer.build((None, None, 1))
+        self.layer = layer
+        self.tracer = keras.layers.RNN(TracingCell(layer.cell, kind), return_sequences=True)
+        self.tracer.build((None, None, 1))
+        self.num_returned = 1 + (self.num_states if kwargs.get("return_state") else 0)
+        bias_shape = (2, None) if kind == "gru" and kwargs.get("reset_after", True) else (None,)
+        matrix = tf.TensorSpec((None, None), tf.float32)
+        self._fn = tf.function(
+            self._forward_batch,
+            input_signature=[
+                tf.TensorSpec((None, None, None), tf.float32),  # (B, T, F)
+                matrix,  # kernel (F, gates * U)
+                matrix,  # recurrent kernel (U, gates * U)
+                tf.TensorSpec(bias_shape, tf.float32),
+                *[matrix] * self.num_states,  # initial states (B, U)
+            ],
+            autograph=False,
+        )
+
+    def state_size_for(self, units: int) -> Any:
+        """The Keras cell's state_size for `units`, as Keras reports it."""
+        return [units, units] if self.kind == "lstm" else units
+
+    def nbytes_estimate(self) -> int:
+        return ENGINE_BYTES
+
+    @property
+    def traces(self) -> int:
+        return self._fn.experimental_get_tracing_count()
+
+    def trace_graph(self) -> None:
+        with self.lock:
+            self._fn.get_concrete_function()
+
+    def _forward_batch(self, xk: Any, kernel: Any, recurrent: Any, bias: Any, *initial: Any):
+        cell = self.layer.cell
+        saved = {name: cell.__dict__[name] for name in (*_WEIGHT_NAMES, "units")}
+        # Bypassing Layer.__setattr__: nothing is tracked, and everything is put back.
+        for name, value in zip(_WEIGHT_NAMES, (kernel, recurrent, bias), strict=True):
+            object.__setattr__(cell, name, value)
+        object.__setattr__(cell, "units", tf.shape(recurrent)[0])
+        try:
+            returned = self.layer(xk, initial_state=list(initial))
+            seq = self.tracer(xk, initial_state=list(initial))
+        finally:
+            for name, value in saved.items():
+                object.__setattr__(cell, name, value)
+        return tuple(_as_tuple(returned)), seq
+
+    def run(
+        self,
+        inputs: np.ndarray,
+        weights: Sequence[np.ndarray],
+        initial_state: Sequence[np.ndarray],
+        reset_before: Sequence[int] = (),
+        xla: str = "background",
+        mask: np.ndarray | None = None,
+    ) -> tuple[list[np.ndarray], np.ndarray, list[np.ndarray]]:
+        """As Engine.run: (returned tensors, trace, initial states), stacked over batches."""
+        if mask is not None:
+            raise ValueError("a PolyEngine takes no mask")
+        kernel, recurrent, bias = (np.asarray(w, np.float32) for w in weights)
+        state = [np.asarray(s, np.float32) for s in initial_state]
+        returned, seqs, starts = [], [], []
+        for k in range(inputs.shape[0]):
+            if self.stateful and k in reset_before:
+                state = [np.zeros_like(s) for s in state]  # what reset_state() leaves
+            out, seq = self._fn(inputs[k], kernel, recurrent, bias, *state)
+            returned.append([np.asarray(t) for t in out])
+            seq = np.asarray(seq)
+            seqs.append(seq)
+            starts.append(state)
+            if self.stateful:  # the next batch starts where this one ended
+                u = recurrent.shape[0]
+                state = [seq[:, -1, i * u : (i + 1) * u] for i in range(self.num_states)]
+        return (
+            [np.stack([r[i] for r in returned]) for i in range(self.num_returned)],
+            np.stack(seqs),
+            [np.stack([s[i] for s in starts]) for i in range(self.num_states)],
+        )
+
+
 def _name_os_thread() -> None:
     """Gives the background thread its name in the OS too (`top -H`, /proc/PID/task/*/comm),
     so a server's CPU can be split into students' runs and background work."""
@@ -441,6 +562,13 @@ class EngineCache:
         self._family: str | None = None  # the structure most recently run
         self._warmed: set[str] = set()  # engine keys whose graph is built and traced
         self.builds = 0  # engines built so far: tests and the benchmark read it
+        self._poly: dict[str, PolyEngine] = {}  # by cell kind and flags (no sizes)
+        self.poly_builds = 0
+        #: Runs per (structure, shape) that went to a PolyEngine: from the XLA_AFTER_RUNS-th,
+        #: a dedicated Engine is built and compiled for that shape in quiet time.
+        self._poly_runs: collections.Counter[tuple[str, tuple[int, int, int]]] = (
+            collections.Counter()
+        )
 
     @staticmethod
     def _key(kind: str, kwargs: dict[str, Any], num_features: int, batch_size: int) -> str:
@@ -456,9 +584,53 @@ class EngineCache:
         rest = {k: v for k, v in kwargs.items() if k not in FLAGS}
         return json.dumps([kind, rest, num_features, batch_size], sort_keys=True, default=str)
 
-    def get(self, kind: str, kwargs: dict[str, Any], num_features: int, batch_size: int) -> Engine:
-        """Returns the cached Engine for this structure, building it the first time."""
+    @staticmethod
+    def _poly_key(kind: str, kwargs: dict[str, Any]) -> str:
+        return json.dumps([kind, {k: v for k, v in kwargs.items() if k != "units"}],
+                          sort_keys=True, default=str)  # fmt: skip
+
+    def poly(self, kind: str, kwargs: dict[str, Any]) -> PolyEngine:
+        """The PolyEngine of a cell kind and flags, built and traced the first time
+        (~0.3 s, once per process for each of the few combinations)."""
+        key = self._poly_key(kind, kwargs)
+        with self._lock:
+            engine = self._poly.get(key)
+            new = engine is None
+            if new:
+                engine = self._poly[key] = PolyEngine(kind, kwargs)
+                self.poly_builds += 1
+        if new:
+            self._charge_poly(key, engine)
+        else:
+            self.budget.touch(id(self), "poly:" + key)
+        return engine
+
+    def _charge_poly(self, key: str, engine: PolyEngine) -> None:
+        def evict() -> None:
+            with self._lock:
+                if self._poly.get(key) is engine:
+                    del self._poly[key]
+
+        if not self.budget.charge(id(self), "poly:" + key, engine.nbytes_estimate(), evict):
+            evict()
+
+    def get(
+        self,
+        kind: str,
+        kwargs: dict[str, Any],
+        num_features: int,
+        batch_size: int,
+        poly: bool = False,
+    ) -> Engine | PolyEngine:
+        """Returns the cached Engine for this structure, building it the first time; with
+        `poly` (a configuration PolyEngine computes: float32, no mask, RunConfig's own
+        arguments), a structure without an Engine gets the shared PolyEngine instead, and
+        nothing is built for it."""
         key = self._key(kind, kwargs, num_features, batch_size)
+        with self._lock:
+            engine = self._engines.get(key)
+        if engine is None and poly:
+            return self.poly(kind, kwargs)
         with self._lock:
             engine = self._engines.get(key)
             if engine is None:
@@ -494,13 +666,16 @@ class EngineCache:
         with self._lock:
             return len(self._engines)
 
-    def run(self, engine: Engine, inputs: np.ndarray, *args: Any, **kwargs: Any) -> Any:
+    def run(self, engine: Engine | PolyEngine, inputs: np.ndarray, *args: Any, **kw: Any) -> Any:
         """Runs the engine, then queues background work that makes the next run fast."""
         try:
-            results = engine.run(inputs, *args, xla=self.xla, **kwargs)
+            results = engine.run(inputs, *args, xla=self.xla, **kw)
         finally:
             self.busy_now()
         shape = tuple(int(n) for n in inputs.shape[:3])
+        if isinstance(engine, PolyEngine):
+            self._after_poly_run(engine, inputs, args[0], shape)
+            return results
         engine.shape_runs[shape] += 1
         batch_size = shape[1]
         family = self._family_key(engine.kind, engine.kwargs, engine.num_features, batch_size)
@@ -534,6 +709,59 @@ class EngineCache:
                         batch_size,
                     )
         return results
+
+    def _after_poly_run(
+        self, engine: PolyEngine, inputs: np.ndarray, weights: Any, shape: tuple[int, int, int]
+    ) -> None:
+        """Background work after a PolyEngine run: the sibling flags' PolyEngines traced,
+        and from a structure's XLA_AFTER_RUNS-th run of one shape, a dedicated Engine built
+        and XLA-compiled for it (a structure explored once never pays for either)."""
+        units = int(np.shape(weights[1])[0])
+        num_features = int(inputs.shape[-1])
+        kwargs = {**engine.kwargs, "units": units}
+        key = self._key(engine.kind, kwargs, num_features, shape[1])
+        with self._lock:
+            self._family = self._family_key(engine.kind, kwargs, num_features, shape[1])
+            self._poly_runs[(key, shape)] += 1
+            runs = self._poly_runs[(key, shape)]
+        if (
+            self.xla == "background"
+            and runs >= XLA_AFTER_RUNS
+            and self.xla_compiles < self.max_xla_compiles
+        ):
+            self._submit(f"dedicated:{key}:{shape}", self._compile_dedicated, engine.kind,
+                         kwargs, num_features, shape)  # fmt: skip
+        if self.prewarm:
+            for flag in PREWARM_FLAGS:
+                sibling = {**engine.kwargs, flag: not engine.kwargs.get(flag, False)}
+                if self._poly_key(engine.kind, sibling) not in self._poly:
+                    self._submit(f"poly:{engine.kind}:{sibling}", self._warm_poly,
+                                 engine.kind, sibling)  # fmt: skip
+
+    def _warm_poly(self, kind: str, kwargs: dict[str, Any]) -> None:
+        self.poly(kind, kwargs).trace_graph()
+
+    def _compile_dedicated(
+        self, kind: str, kwargs: dict[str, Any], num_features: int, shape: tuple[int, int, int]
+    ) -> None:
+        """Builds the structure's own Engine, compiles XLA for `shape` and caches it: later
+        runs of this structure use it (XLA for this shape, its graph tier for others)."""
+        key = self._key(kind, kwargs, num_features, shape[1])
+        with self._lock:
+            if key in self._engines or self.xla_compiles >= self.max_xla_compiles:
+                return
+        engine = Engine(kind, kwargs, num_features, shape[1])
+        engine.shape_runs[shape] = XLA_AFTER_RUNS
+        if engine.xla_capable:
+            engine.warm_xla(shape)
+            with self._lock:
+                self.xla_compiles += 1
+        with self._lock:
+            if key in self._engines:
+                return
+            self._engines[key] = engine
+            self.builds += 1
+        self._charge(key, engine)
 
     def _compile_twin(self, engine: Engine, shape: tuple[int, int, int]) -> None:
         """Compiles XLA on a twin of `engine`, then puts the twin in its place.
@@ -643,7 +871,8 @@ class EngineCache:
     def traces(self) -> int:
         """Traces of every cached engine: a rerun that retraces nothing leaves it unchanged."""
         with self._lock:
-            return sum(e.traces for e in self._engines.values())
+            engines = [*self._engines.values(), *self._poly.values()]
+        return sum(e.traces for e in engines)
 
     def wait(self) -> None:
         """Blocks until every queued background build, trace and XLA compile has finished."""
