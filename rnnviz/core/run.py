@@ -118,7 +118,9 @@ def run(
         kwargs = {**kwargs, tracer.MASKED: True}
     # RunConfig's own layers (not a user's layer, no mask) may run on a PolyEngine: a
     # structure never seen costs a run, not a layer build and a trace.
-    engine = cache.get(cfg.cell, kwargs, f, b, poly=layer_kwargs is None and mask is None)
+    engine = cache.get(
+        cfg.cell, kwargs, f, b, poly=layer_kwargs is None and mask is None, shape=(k, b, t)
+    )
     returned, seq, initial = cache.run(
         engine,
         x,

@@ -564,6 +564,7 @@ class EngineCache:
         self.builds = 0  # engines built so far: tests and the benchmark read it
         self._poly: dict[str, PolyEngine] = {}  # by cell kind and flags (no sizes)
         self.poly_builds = 0
+        self._all_poly_warmed = False
         #: Runs per (structure, shape) that went to a PolyEngine: from the XLA_AFTER_RUNS-th,
         #: a dedicated Engine is built and compiled for that shape in quiet time.
         self._poly_runs: collections.Counter[tuple[str, tuple[int, int, int]]] = (
@@ -621,15 +622,19 @@ class EngineCache:
         num_features: int,
         batch_size: int,
         poly: bool = False,
+        shape: tuple[int, int, int] | None = None,
     ) -> Engine | PolyEngine:
-        """Returns the cached Engine for this structure, building it the first time; with
-        `poly` (a configuration PolyEngine computes: float32, no mask, RunConfig's own
-        arguments), a structure without an Engine gets the shared PolyEngine instead, and
-        nothing is built for it."""
+        """Returns the cached Engine for this structure, building it the first time.
+
+        With `poly` (a configuration PolyEngine computes: float32, no mask, RunConfig's own
+        arguments), a structure gets the shared PolyEngine of its cell and flags instead,
+        and nothing is built for it, unless its own Engine has XLA compiled for `shape`
+        (num_batches, batch_size, num_steps): a dedicated Engine serves only the shapes it
+        was compiled for, since its graph tier would cost a trace for any other."""
         key = self._key(kind, kwargs, num_features, batch_size)
         with self._lock:
             engine = self._engines.get(key)
-        if engine is None and poly:
+        if poly and (engine is None or shape not in engine.xla_ready):
             return self.poly(kind, kwargs)
         with self._lock:
             engine = self._engines.get(key)
@@ -731,15 +736,27 @@ class EngineCache:
         ):
             self._submit(f"dedicated:{key}:{shape}", self._compile_dedicated, engine.kind,
                          kwargs, num_features, shape)  # fmt: skip
-        if self.prewarm:
-            for flag in PREWARM_FLAGS:
-                sibling = {**engine.kwargs, flag: not engine.kwargs.get(flag, False)}
-                if self._poly_key(engine.kind, sibling) not in self._poly:
-                    self._submit(f"poly:{engine.kind}:{sibling}", self._warm_poly,
-                                 engine.kind, sibling)  # fmt: skip
+        if self.prewarm and not self._all_poly_warmed:
+            self._all_poly_warmed = True
+            self._submit("poly:all", self._warm_all_poly)
 
-    def _warm_poly(self, kind: str, kwargs: dict[str, Any]) -> None:
-        self.poly(kind, kwargs).trace_graph()
+    def _warm_all_poly(self) -> None:
+        """Traces the PolyEngine of every cell and flag combination the Explore page can
+        ask for (32 graphs, ~0.3 s each, once per process), each in quiet time: after it,
+        no structure a student picks waits on a trace."""
+        for kind in LAYER_CLASSES:
+            for flags in range(8):
+                for reset_after in (True, False) if kind == "gru" else (None,):
+                    kwargs = {
+                        "units": 1,
+                        "return_sequences": bool(flags & 1),
+                        "return_state": bool(flags & 2),
+                        "stateful": bool(flags & 4),
+                        **({} if reset_after is None else {"reset_after": reset_after}),
+                    }
+                    if self._poly_key(kind, kwargs) not in self._poly:
+                        self._wait_quiet()
+                        self.poly(kind, kwargs).trace_graph()
 
     def _compile_dedicated(
         self, kind: str, kwargs: dict[str, Any], num_features: int, shape: tuple[int, int, int]
@@ -748,8 +765,13 @@ class EngineCache:
         runs of this structure use it (XLA for this shape, its graph tier for others)."""
         key = self._key(kind, kwargs, num_features, shape[1])
         with self._lock:
-            if key in self._engines or self.xla_compiles >= self.max_xla_compiles:
+            existing = self._engines.get(key)
+            if self.xla_compiles >= self.max_xla_compiles:
                 return
+        if existing is not None:  # another shape of a structure compiled before
+            if existing.xla_capable and shape not in existing.xla_ready:
+                self._compile_twin(existing, shape)
+            return
         engine = Engine(kind, kwargs, num_features, shape[1])
         engine.shape_runs[shape] = XLA_AFTER_RUNS
         if engine.xla_capable:
