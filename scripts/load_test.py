@@ -306,6 +306,18 @@ async def warm_up(base_url: str) -> None:
     await session.close()
 
 
+def wait_idle(pid: int, timeout: float = 120.0, window: float = 2.0) -> float:
+    """Waits until the server has used under 5 % of a core for `window` seconds (or
+    `timeout`); returns the seconds waited."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        before = _cpu_seconds(pid)
+        time.sleep(window)
+        if _cpu_seconds(pid) - before < 0.05 * window:
+            break
+    return time.monotonic() - start
+
+
 def run_load(
     sessions: int,
     seconds: float,
@@ -322,7 +334,9 @@ def run_load(
     """
     with Server() as server:
         asyncio.run(warm_up(server.url))
-        time.sleep(3)  # let the background compiles of the warm-up finish
+        # A class meets a server that has been up a while: the warm-up's background work
+        # (XLA compiles, the polymorphic graphs of every cell and flags) is let finish.
+        settled = wait_idle(server.proc.pid)
         spy = None
         if profile is not None:
             spy = subprocess.Popen(
@@ -361,6 +375,7 @@ def run_load(
         "background_cpu_per_change_s": background / max(len(lat), 1),
         "cpu_cores_used": cpu / wall,
         "peak_rss_mb": peak,
+        "settle_s": settled,
     }
 
 

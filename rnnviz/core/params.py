@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from rnnviz.core.config import RunConfig
 from rnnviz.serving.memory import shared_cache
+
+_controller: ThreadpoolController | None = None
+
+
+def _blas() -> ThreadpoolController:
+    """The process's thread pools, found once: `threadpool_limits` looks for the loaded
+    libraries again on every call (3.5 % of a loaded server's CPU, issue 20's profile)."""
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller
+
 
 #: Width of the kernel per unit: LSTM has 4 blocks (i, f, c, o), GRU 3 (z, r, h).
 BLOCKS = {"lstm": 4, "gru": 3, "simple_rnn": 1}
@@ -58,7 +70,7 @@ def _draw_weights(
     kernel = rng.uniform(-limit, limit, size=k_shape)
     # One BLAS thread: on two shared cores, OpenBLAS's spinning threads for this
     # small QR stole up to 200 ms from TensorFlow under load.
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _blas().limit(limits=1, user_api="blas"):
         recurrent = _orthogonal(rng, *r_shape)
     bias = np.zeros(b_shape)
     if cfg.cell == "lstm":
