@@ -17,9 +17,10 @@ fed 3 batches. Three ratios, each with a goal:
 3. A new structure. run() with a hidden_size that cache has never seen (since issue 20
    the polymorphic graph of its cell and flags, traced once per process: the run alone;
    before, a layer build, a graph trace and the run) ÷ building a new
-   `keras.layers.LSTM` of that size and calling it eagerly on the 3 batches. The XLA compile that run()
-   queues in the background is not counted: it is awaited between repeats, outside
-   the timed region, so it steals no CPU from the next measurement. Goal ≤ 0.5.
+   `keras.layers.LSTM` of that size and calling it eagerly on the 3 batches. The XLA
+   compile that run() queues in the background is not counted: it is awaited between
+   repeats, outside the timed region, so it steals no CPU from the next measurement.
+   Goal ≤ 0.5.
 
 Also printed, for information: steady-state run() on the graph tier alone (an
 EngineCache with xla="never") ÷ the bare forward, which shows what the XLA tier buys.

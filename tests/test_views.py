@@ -11,6 +11,7 @@ import json
 import re
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 
 import rnnviz
@@ -378,3 +379,14 @@ def test_accuracy_by_position_draws_each_layouts_curve():
     lines = as_json(figures.accuracy_by_position(curves))["data"]
     assert [t["name"] for t in lines] == ["continuation", "stateless"]
     np.testing.assert_array_equal(values(lines[1]["y"]), [0.5, 0.6])
+
+
+# ----- figures built without Plotly's validation (issue 20) ---------------------------------
+
+
+@pytest.mark.parametrize("make", ["state_heatmaps", "gate_heatmaps", "unit_lines"])
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_a_figure_built_without_validation_is_what_validation_would_send(make, cell):
+    trace = rnnviz.run(rnnviz.RunConfig(cell=cell, hidden_size=5, num_batches=2))
+    fig = getattr(figures, make)(trace)
+    assert json.loads(fig.to_json()) == json.loads(go.Figure(fig.to_dict()).to_json())

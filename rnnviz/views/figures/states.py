@@ -18,6 +18,7 @@ from rnnviz.views.figures.common import (
     _stacked_heatmaps,
     _stride,
     _unrolled,
+    unvalidated,
 )
 
 
@@ -52,7 +53,7 @@ def unit_lines(trace: Trace, sample: int = 0, units: list[int] | None = None) ->
         for unit in units
     ]
     # One Figure call, no add_trace / update_layout: each re-validated (issue 12).
-    return go.Figure(
+    return unvalidated(
         data=lines,
         layout=dict(
             shapes=_boundary_shapes(k, t, 1, 1),
