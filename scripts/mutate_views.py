@@ -202,6 +202,41 @@ MUTATIONS = [
         "            True,",
         "tests/test_checks.py",
     ),
+    (
+        "seq2seq handoff column is the decoder's first step",
+        F + "seq2seq.py",
+        "    start = decoder.initial_states[0][names.index(state)][sample]",
+        "    start = decoder.state(state)[0, sample, 0]",
+        "tests/test_seq2seq_page.py",
+    ),
+    (
+        "seq2seq encoder columns show c",
+        F + "seq2seq.py",
+        "[encoder.state(state)[0, sample].T,",
+        '[encoder.state("c" if encoder.c is not None else state)[0, sample].T,',
+        "tests/test_seq2seq_page.py",
+    ),
+    (
+        "seq2seq step difference draws zeros",
+        F + "seq2seq.py",
+        "    diff = np.abs(a.state(state)[0, 0, :steps] - b.state(state)[0, 0, :steps]).max(axis=1)",
+        "    diff = np.zeros(steps)",
+        "tests/test_seq2seq_page.py",
+    ),
+    (
+        "seq2seq map marks the origin instead of the question",
+        F + "seq2seq.py",
+        "x=[here[0]], y=[here[1]],",
+        "x=[0.0], y=[0.0],",
+        "tests/test_seq2seq_page.py",
+    ),
+    (
+        "seq2seq capacity shifted by one digit",
+        F + "seq2seq.py",
+        "x=digits, y=[by_digits[d] for d in digits],",
+        "x=digits, y=[by_digits.get(d + 1, 0.0) for d in digits],",
+        "tests/test_seq2seq_page.py",
+    ),
 ]
 only = sys.argv[1:]
 for name, path, old, new, tests in MUTATIONS:
