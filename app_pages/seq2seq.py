@@ -5,7 +5,6 @@ loop, what replacing the message does, and how far past its training lengths it 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from app_pages.runtime import apply_link, cached, keep_in_options, link_notices_ui
@@ -121,7 +120,7 @@ def handoff_ui(cell: str, question: str) -> tuple[S.Encoding, S.Decoding]:
         for k, (ch, p) in enumerate(top, start=1):
             row[f"#{k}"] = f"'{ch}' {p:.1%}"
         rows.append(row)
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key="s2s_top")
+    st.dataframe(rows, hide_index=True, key="s2s_top")
     return enc, dec
 
 
