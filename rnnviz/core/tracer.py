@@ -611,19 +611,10 @@ class EngineCache:
                 engine = self._poly[key] = PolyEngine(kind, kwargs)
                 self.poly_builds += 1
         if new:
-            self._charge_poly(key, engine)
+            self._charge("poly:" + key, engine)
         else:
             self.budget.touch(id(self), "poly:" + key)
         return engine
-
-    def _charge_poly(self, key: str, engine: PolyEngine) -> None:
-        def evict() -> None:
-            with self._lock:
-                if self._poly.get(key) is engine:
-                    del self._poly[key]
-
-        if not self.budget.charge(id(self), "poly:" + key, engine.nbytes_estimate(), evict):
-            evict()
 
     def get(
         self,
@@ -665,14 +656,17 @@ class EngineCache:
     def budget(self) -> Budget:
         return self._budget if self._budget is not None else default_budget()
 
-    def _charge(self, key: str, engine: Engine) -> None:
-        """Charges the engine's bytes to the budget; the budget may evict it (or others)."""
+    def _charge(self, key: str, engine: Engine | PolyEngine) -> None:
+        """Charges the engine's bytes to the budget; the budget may evict it (or others).
+        A PolyEngine's key is its budget key with "poly:" in front."""
+        poly = isinstance(engine, PolyEngine)
+        store, own = (self._poly, key.removeprefix("poly:")) if poly else (self._engines, key)
 
         def evict() -> None:
             with self._lock:
-                if self._engines.get(key) is engine:
-                    del self._engines[key]
-                    self._warmed.discard(key)
+                if store.get(own) is engine:
+                    del store[own]
+                    self._warmed.discard(own)
 
         if not self.budget.charge(id(self), key, engine.nbytes_estimate(), evict):
             evict()  # larger than the whole budget: this run uses it, nothing keeps it
