@@ -57,6 +57,9 @@ QUIET_S = 0.5
 #: At most this many background jobs wait; more are dropped (a later run submits them again).
 MAX_PENDING = 16
 XLA_MODES = ("background", "never", "always")
+#: At most this many (structure, shape) run counts are kept for the PolyEngine's XLA
+#: decision; past it they start again from zero (a few hundred kB at most).
+MAX_POLY_COUNTS = 10_000
 #: The key in an engine's kwargs that says its batches come with a mask (not a Keras one).
 MASKED = "_masked"
 
@@ -401,17 +404,12 @@ class PolyEngine:
     arguments RunConfig stands for); a user's layer keeps its own Engine.
     """
 
-    xla_capable = False
-    xla_ready: frozenset = frozenset()
-
     def __init__(self, kind: str, kwargs: dict[str, Any]):
         self.kind = kind
         self.kwargs = dict(kwargs)
         self.stateful = bool(kwargs.get("stateful", False))
         self.num_states = 2 if kind == "lstm" else 1
-        self.num_features = None
         self.lock = threading.Lock()
-        self.shape_runs: collections.Counter[tuple[int, int, int]] = collections.Counter()
         args = {k: v for k, v in kwargs.items() if k not in ("units", "stateful")}
         layer = LAYER_CLASSES[kind](units=1, stateful=False, **args)
         layer.build((None, None, 1))
@@ -722,15 +720,18 @@ class EngineCache:
     def _after_poly_run(
         self, engine: PolyEngine, inputs: np.ndarray, weights: Any, shape: tuple[int, int, int]
     ) -> None:
-        """Background work after a PolyEngine run: the sibling flags' PolyEngines traced,
-        and from a structure's XLA_AFTER_RUNS-th run of one shape, a dedicated Engine built
-        and XLA-compiled for it (a structure explored once never pays for either)."""
+        """Background work after a PolyEngine run: the first time, every cell and flag
+        combination's PolyEngine traced; from a structure's XLA_AFTER_RUNS-th run of one
+        shape, a dedicated Engine built and XLA-compiled for it (a structure explored once
+        never pays for it)."""
         units = int(np.shape(weights[1])[0])
         num_features = int(inputs.shape[-1])
         kwargs = {**engine.kwargs, "units": units}
         key = self._key(engine.kind, kwargs, num_features, shape[1])
         with self._lock:
             self._family = self._family_key(engine.kind, kwargs, num_features, shape[1])
+            if len(self._poly_runs) >= MAX_POLY_COUNTS:
+                self._poly_runs.clear()  # bounded: a class exploring for days adds a key a run
             self._poly_runs[(key, shape)] += 1
             runs = self._poly_runs[(key, shape)]
         if (
@@ -766,7 +767,8 @@ class EngineCache:
         self, kind: str, kwargs: dict[str, Any], num_features: int, shape: tuple[int, int, int]
     ) -> None:
         """Builds the structure's own Engine, compiles XLA for `shape` and caches it: later
-        runs of this structure use it (XLA for this shape, its graph tier for others)."""
+        runs of this structure with that shape use it (other shapes stay on the PolyEngine,
+        and a later shape's second run compiles it on a twin)."""
         key = self._key(kind, kwargs, num_features, shape[1])
         with self._lock:
             existing = self._engines.get(key)

@@ -287,9 +287,6 @@ def encode(model: Any, question: str) -> Encoding:
     return Encoding(text, padded, dataclasses.replace(trace, labels=labels))
 
 
-STATE_SOURCES = {"encoder": "encoder returned states", "given": "given state (replaced)"}
-
-
 def decode(
     model: Any,
     question: str,

@@ -270,17 +270,6 @@ def _input_name(tensor: Any) -> str:
     return history[0].name if history else tensor.name
 
 
-def expected_input(model: Any) -> tuple[tuple[int | None, ...], str]:
-    """The shape (None for any size) and dtype of a one-input model's input."""
-    found = model_inputs(model)
-    if len(found) != 1:
-        names = ", ".join(name for name, _, _ in found)
-        raise ConfigError(
-            "model", model.name, f"has {len(found)} inputs ({names}): give x as a list or dict"
-        )
-    return found[0][1], found[0][2]
-
-
 def shape_text(shape: tuple[int | None, ...]) -> str:
     return "(" + ", ".join("any" if n is None else str(n) for n in shape) + ")"
 
