@@ -11,19 +11,23 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import types
+from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
 import rnnviz
-from app_pages.runtime import apply_link, cached, link_notices_ui
+from app_pages.runtime import apply_link, cached, keep_in_options, link_notices_ui
 from rnnviz.core.config import SIGNALS, ConfigError
 from rnnviz.core.signals import make_inputs
 from rnnviz.serving.memory import shared_cache
+from rnnviz.sources.recorded.run import RecordedRun, from_checked
+from rnnviz.sources.recorded.store import check_folder, find_runs
 from rnnviz.sources.usermodels.examples import TAGGER_STEPS, TOKENS, example_models, tagger_ids
 from rnnviz.sources.usermodels.loader import default_worker, weight_report
-from rnnviz.sources.usermodels.modelfile import ModelRefused, max_model_bytes
+from rnnviz.sources.usermodels.modelfile import ModelRefused, check_size, max_model_bytes
 from rnnviz.sources.usermodels.models import (
     check_model_inputs,
     find_recurrent_layer,
@@ -86,17 +90,79 @@ def open_model(data: bytes) -> tuple[str, object | None, str | None]:
     return digest, value, None
 
 
-def source_ui() -> tuple[str, bytes] | None:
-    """The file the user chose: (name, bytes), or None while there is none."""
+#: Set by `rnnviz open PATH` for the server it starts (never from anything a browser sends).
+OPEN_ENV = "RNNVIZ_OPEN"
+#: A folder on the server whose recorded runs the page offers (set by whoever runs it).
+RUNS_ENV = "RNNVIZ_RUNS_DIR"
+
+
+@dataclasses.dataclass(frozen=True)
+class Chosen:
+    """What the user chose to open: a model file's bytes, or a recorded run's folder."""
+
+    name: str
+    data: bytes = b""
+    run: Path | None = None
+
+
+def opened_path() -> Path | None:
+    raw = os.environ.get(OPEN_ENV, "").strip()
+    return Path(raw) if raw else None
+
+
+def server_runs() -> dict[str, Path]:
+    """The runs the server offers: the one `rnnviz open` was given, and those under
+    RNNVIZ_RUNS_DIR. A browser picks among these names; it never sends a path."""
+    runs: dict[str, Path] = {}
+    opened = opened_path()
+    if opened is not None and opened.is_dir():
+        runs[opened.name] = opened
+    root = os.environ.get(RUNS_ENV, "").strip()
+    if root:
+        for name, folder in find_runs(root).items():
+            runs.setdefault(name, folder)
+    return runs
+
+
+SOURCES = {
+    "opened": "The file you opened",
+    "run": "A recorded training run",
+    "example": "An example model",
+    "upload": "Upload your own",
+}
+
+
+def source_ui() -> Chosen | None:
+    """The file or run the user chose, or None while there is none."""
     limit = max_model_bytes() // 2**20
+    opened = opened_path()
+    runs = server_runs()
+    options = ["opened"] if opened is not None and opened.is_file() else []
+    options += ["run"] if runs else []
+    options += ["example", "upload"]
     source = st.radio(
         "model",
-        ["example", "upload"],
-        format_func={"example": "An example model", "upload": "Upload your own"}.get,
+        options,
+        format_func=SOURCES.get,
         horizontal=True,
         key="ym_source",
         label_visibility="collapsed",
     )
+    if source == "opened":
+        try:
+            check_size(opened.stat().st_size, max_model_bytes())
+        except ModelRefused as refused:
+            st.error(f"**{opened.name}** was not opened: {refused}")
+            return None
+        st.caption(f"`{opened.name}`, given to `rnnviz open` when this server started.")
+        return Chosen(opened.name, opened.read_bytes())
+    if source == "run":
+        name = st.selectbox(
+            "recorded run", list(runs), key="ym_run",
+            help="Runs recorded by rnnviz.callbacks.RecordStates: the one given to "
+            f"`rnnviz open`, and those under the server's {RUNS_ENV}.",
+        )  # fmt: skip
+        return Chosen(name, run=runs[name])
     if source == "upload":
         default_worker().start_in_background()  # ready by the time the file has uploaded
         upload = st.file_uploader(
@@ -112,13 +178,41 @@ def source_ui() -> tuple[str, bytes] | None:
                 "can carry code (Lambda, custom classes) are refused, with the reason."
             )
             return None
-        return upload.name, upload.getvalue()
+        return Chosen(upload.name, upload.getvalue())
     examples = example_models()
     if not examples:
         st.warning("No example models are shipped with this copy: run `make models`.")
         return None
     title = st.selectbox("example model", list(examples), key="ym_example")
-    return examples[title].name, examples[title].read_bytes()
+    return Chosen(examples[title].name, examples[title].read_bytes())
+
+
+def open_recorded(folder: Path) -> tuple[RecordedRun | None, str | None]:
+    """(run, None) or (None, the reason it was refused); cached per folder state.
+
+    The folder is read and checked (manifest, sizes, SHA-256s, config allowlist) once per
+    state of its manifest; the config is deserialised in the worker process, as an upload
+    is, and every epoch's weights checked against the model, before anything runs.
+    """
+    try:
+        stat = (folder / "manifest.json").stat()
+    except OSError:
+        return None, "the run's manifest.json is gone"
+    key = (str(folder.resolve()), stat.st_mtime_ns, stat.st_size)
+
+    def load() -> object:
+        try:
+            return from_checked(check_folder(folder), worker=default_worker())
+        except ModelRefused as refused:  # RunRefused too
+            return Refused(str(refused))
+
+    value = cached(
+        "user_runs", key, load, "Checking the run and opening its model in the locked-down "
+        "process (the first one starts it: a few seconds)…",
+    )  # fmt: skip
+    if isinstance(value, Refused):
+        return None, value.reason
+    return value, None
 
 
 def summary_ui(model) -> None:
@@ -531,6 +625,89 @@ def views_ui(model, path: str, trace: rnnviz.Trace, digest: str = "", xs=()) -> 
         st.plotly_chart(figures.carry_over(trace, sample, state), key="ym_fig_carry")
 
 
+def run_trace(run: RecordedRun, epoch: int, path: str, xs: list[np.ndarray]) -> rnnviz.Trace:
+    key = (run.digest, epoch, path, input_key(xs))
+    cache = shared_cache("model_traces")
+    trace = cache.get(key)
+    if trace is None:
+        trace = run.trace(epoch, path, xs[0] if len(xs) == 1 else list(xs))
+        cache.put(key, trace)
+    shared_cache("model_inputs").put(key, xs[0] if len(xs) == 1 else list(xs))
+    st.session_state[WHY_KEY] = {
+        "key": key, "label": f"{path} at epoch {epoch}", "digest": run.digest, "path": path,
+        "run": run.digest, "epoch": epoch,
+    }  # fmt: skip
+    return trace
+
+
+def run_inputs_ui(run: RecordedRun) -> list[np.ndarray] | None:
+    """The run's recorded samples, or any input the page offers for the model."""
+    choices = ["recorded", "other"] if run.inputs is not None else ["other"]
+    where = {"validation_data": "the first samples of validation_data",
+             "inputs": "the inputs given to RecordStates"}  # fmt: skip
+    choice = st.radio(
+        "input",
+        choices,
+        format_func={
+            "recorded": "The run's recorded samples",
+            "other": "Another input (a signal, numbers, ids)",
+        }.get,
+        horizontal=True,
+        key="ym_run_input",
+    )
+    if choice == "recorded":
+        st.caption(
+            f"{run.inputs[0].shape[0]} samples: {where.get(run.inputs_from, 'recorded')}, "
+            "saved by RecordStates."
+        )
+        return list(run.inputs)
+    return input_ui(run.keras_model, run.digest)
+
+
+def run_ui(chosen: Chosen, left, right) -> None:
+    """A recorded run: its curves, an epoch scrubber over every view, the views."""
+    run, reason = open_recorded(chosen.run)
+    if run is None:
+        left.error(f"The run **{chosen.name}** was not opened: {reason}")
+        return
+    model = run.keras_model
+    with right:
+        summary_ui(model)
+    with left:
+        done = "finished" if run.complete else "still recording, or stopped early"
+        st.caption(
+            f"Run `{chosen.name}`: model `{run.model_name}`, {len(run.epochs)} recorded epochs "
+            f"(0 = before training, last {run.last}); training {done}."
+        )
+        if run.thinned:
+            st.info(f"Thinned while recording: {run.thinned}.")
+        path = layer_ui(model, run.digest)
+        if path is None:
+            return
+        keep_in_options("yourmodel", "ym_run_epoch", run.epochs)
+        epoch = st.select_slider(
+            "epoch (0 = before training)",
+            run.epochs,
+            value=run.last,
+            key="ym_run_epoch",
+            help="The weights RecordStates saved after this epoch. Every view below shows "
+            "this epoch: move it to watch your network learn.",
+        )
+        try:
+            xs = run_inputs_ui(run)
+            if xs is None:
+                return
+            xs = check_model_inputs(model, xs if len(xs) > 1 else xs[0])
+            with st.spinner("Tracing the layer…"):
+                trace = run_trace(run, int(epoch), path, xs)
+        except ConfigError as error:
+            st.error(str(error))
+            return
+    if run.history:
+        st.plotly_chart(figures.history_curves(run.history, int(epoch)), key="ym_fig_history")
+    views_ui(model, path, trace)
+
+
 #: This page takes nothing from a link (a file cannot travel in one): every parameter a
 #: link brings is named in the notice, never dropped silently.
 LINK: dict = {}
@@ -550,7 +727,10 @@ def main() -> None:
         chosen = source_ui()
     if chosen is None:
         return
-    name, data = chosen
+    if chosen.run is not None:
+        run_ui(chosen, left, right)
+        return
+    name, data = chosen.name, chosen.data
     digest, model, reason = open_model(data)
     if model is None:
         left.error(f"**{name}** was not opened: {reason}")

@@ -31,6 +31,8 @@ from rnnviz.core.config import (
 )
 from rnnviz.core.run import output_names, run, trace_layer
 from rnnviz.core.trace import Trace
+from rnnviz.sources.recorded.run import RecordedRun, open_run
+from rnnviz.sources.recorded.store import RunRefused
 from rnnviz.sources.training.run import TrainingRun, train
 from rnnviz.sources.usermodels.loader import load_model
 from rnnviz.sources.usermodels.modelfile import ModelRefused
@@ -47,11 +49,14 @@ __all__ = [
     "SIGNALS",
     "ConfigError",
     "ModelRefused",
+    "RecordedRun",
     "RunConfig",
+    "RunRefused",
     "Trace",
     "TrainingRun",
     "keras_code",
     "load_model",
+    "open_run",
     "output_names",
     "recurrent_layers",
     "run",

@@ -60,8 +60,16 @@ ACTIVATIONS = frozenset(
     }
 )  # fmt: skip
 
-#: The shipped checkpoints and corpus (assets/ beside the package in a checkout).
-ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
+
+def _assets_dir() -> Path:
+    """The shipped checkpoints and corpus: inside an installed wheel (rnnviz/_app/assets,
+    see setup.py), or assets/ beside the package in a checkout."""
+    package = Path(__file__).resolve().parents[1]
+    packaged = package / "_app" / "assets"
+    return packaged if packaged.is_dir() else package.parent / "assets"
+
+
+ASSETS_DIR = _assets_dir()
 
 
 def env_int(name: str, default: int, minimum: int, environ: Mapping[str, str] | None = None) -> int:

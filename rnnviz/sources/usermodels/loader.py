@@ -50,6 +50,7 @@ from rnnviz.sources.usermodels.modelfile import (
     check_size,
     max_model_bytes,
     read_keras_config,
+    zero_initialisers,
 )
 from rnnviz.sources.usermodels.worker import HEADER, send
 
@@ -297,7 +298,7 @@ def rebuild(config: dict[str, Any]) -> Any:
     import keras
 
     check_config(config)
-    config = _zero_initialisers({k: v for k, v in config.items() if k != "compile_config"})
+    config = zero_initialisers({k: v for k, v in config.items() if k != "compile_config"})
     try:
         model = keras.saving.deserialize_keras_object(config, safe_mode=True)
     except Exception as error:
@@ -305,23 +306,6 @@ def rebuild(config: dict[str, Any]) -> Any:
     if not isinstance(model, keras.Model):
         raise ModelRefused("the file holds no Keras model")
     return model
-
-
-_ZEROS = {"module": "keras.initializers", "class_name": "Zeros", "config": {}}
-
-
-def _zero_initialisers(node: Any) -> Any:
-    """The config with every initializer replaced by zeros: the weights set next replace
-    them all anyway, and drawing an orthogonal recurrent kernel (a QR decomposition per
-    layer) was most of the rebuild's time."""
-    if isinstance(node, dict):
-        return {
-            key: _ZEROS if key.endswith("_initializer") else _zero_initialisers(value)
-            for key, value in node.items()
-        }
-    if isinstance(node, list):
-        return [_zero_initialisers(item) for item in node]
-    return node
 
 
 def set_weights(model: Any, weights: list[np.ndarray]) -> None:

@@ -11,7 +11,8 @@ Protocol, on the file descriptor given as argv (stdout and stderr point elsewher
 nothing Keras prints can corrupt it); every message is a length-prefixed JSON header,
 optionally followed by a binary payload:
 
-    server -> worker  {"kind": "keras"|"h5", "size": n, "cpu_s": s, "max_bytes": m}, n bytes
+    server -> worker  {"kind": "keras"|"h5"|"config", "size": n, "cpu_s": s, "max_bytes": m},
+                      n bytes (a model file, or a recorded run's config.json)
     worker -> server  {"ready": true}                                    (once, at start)
     worker -> server  {"ok": true, "config": {...}, "size": n}, an .npz of the weights
     worker -> server  {"ok": false, "reason": "..."}
@@ -145,7 +146,11 @@ def open_model(path: str, kind: str, max_bytes: int) -> tuple[dict[str, Any], by
 
     from rnnviz.sources.usermodels.modelfile import ModelRefused, check_config
 
-    if kind == "h5":
+    if kind == "config":  # a recorded run's config.json: built as Keras would, nothing else
+        with open(path, "rb") as raw:
+            config = json.loads(raw.read())
+        check_config(config)
+    elif kind == "h5":
         check_hdf5(path, max_bytes)
         check_config(h5_config(path))
     else:
@@ -154,7 +159,15 @@ def open_model(path: str, kind: str, max_bytes: int) -> tuple[dict[str, Any], by
             if "model.weights.h5" in archive.namelist():
                 check_hdf5(io.BytesIO(archive.read("model.weights.h5")), max_bytes)
     try:
-        model = keras.saving.load_model(path, compile=False, safe_mode=True)
+        if kind == "config":
+            from rnnviz.sources.usermodels.modelfile import zero_initialisers
+
+            model = keras.saving.deserialize_keras_object(
+                zero_initialisers({k: v for k, v in config.items() if k != "compile_config"}),
+                safe_mode=True,
+            )
+        else:
+            model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except ModelRefused:
         raise
     except MemoryError:
@@ -192,7 +205,9 @@ def main(channel_fd: int, address_space_mb: int, file_mb: int) -> None:
         except EOFError:
             return
         data = read_exactly(requests, int(request["size"]))
-        path = os.path.abspath("model.keras" if request["kind"] == "keras" else "model.h5")
+        kind = request["kind"]
+        name = {"keras": "model.keras", "config": "config.json"}.get(kind, "model.h5")
+        path = os.path.abspath(name)
         try:
             with open(path, "wb") as out:
                 out.write(data)

@@ -38,6 +38,7 @@ from rnnviz.views.figures.text import (
 from rnnviz.views.figures.training import (
     METRIC_TITLES,
     final_metric_bars,
+    history_curves,
     state_heatmap_row,
     training_curves,
     unit_vs_latent,
@@ -71,6 +72,7 @@ __all__ = [
     "final_metric_bars",
     "gate_heatmaps",
     "gate_saturation",
+    "history_curves",
     "intervention",
     "layout_grid",
     "layout_stream",

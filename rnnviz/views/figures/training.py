@@ -156,3 +156,44 @@ def state_heatmap_row(traces: dict[str, Trace], sample: int = 0, state: str = "h
         height=330,
     )
     return fig
+
+
+def history_curves(history: dict[str, list[float]], epoch: int | None = None) -> go.Figure:
+    """A user's Keras history: one panel per quantity (loss, then its metrics in the order
+    Keras logged them), training solid and validation (`val_...`) dashed, and the epoch
+    the views show marked with a dotted line.
+
+    Args:
+        history: Keras's logs per epoch: {"loss": [...], "val_loss": [...], ...}; entry k
+            is after epoch k + 1.
+        epoch: the epoch the page shows (0 = before training), or None.
+    """
+    names = [k for k in history if not k.startswith("val_") and k != "learning_rate"]
+    names += [k[4:] for k in history if k.startswith("val_") and k[4:] not in names]
+    names.sort(key=lambda k: k != "loss")
+    fig = make_subplots(rows=1, cols=max(len(names), 1), subplot_titles=names or ["no history"])
+    for col, name in enumerate(names, start=1):
+        for prefix, dash, part in (("", "solid", "training"), ("val_", "dash", "validation")):
+            values = history.get(prefix + name)
+            if not values:
+                continue
+            fig.add_trace(
+                go.Scatter(
+                    x=np.arange(1, len(values) + 1),
+                    y=values,
+                    mode="lines+markers",
+                    name=part,
+                    legendgroup=part,
+                    showlegend=col == 1,
+                    line=dict(color="#1f77b4", dash=dash),
+                    hovertemplate=f"{part}<br>epoch %{{x}}<br>{name} %{{y:.4f}}<extra></extra>",
+                ),
+                row=1,
+                col=col,
+            )
+        fig.update_yaxes(title_text=name, row=1, col=col)
+        if epoch is not None:
+            fig.add_vline(x=epoch, line=dict(color="#555", dash="dot"), row=1, col=col)
+    fig.update_xaxes(title_text="epoch", rangemode="tozero")
+    fig.update_layout(height=300, margin=dict(t=50), legend=dict(orientation="h", y=-0.3))
+    return fig

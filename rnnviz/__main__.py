@@ -1,0 +1,7 @@
+"""`python -m rnnviz ...` is the `rnnviz` command."""
+
+import sys
+
+from rnnviz.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Users' own training, recorded by `RecordStates` and opened with `open_run`."""
