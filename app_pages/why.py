@@ -186,10 +186,18 @@ def source_ui() -> Source:
         sb.caption(
             f"`{kept['label']}` on the input chosen on the Your model page. Change them there."
         )
+        run = shared_cache("user_runs").get(kept["run_key"]) if kept.get("run_key") else None
+        if run is not None:  # a recorded run: the model with the shown epoch's weights
+            epoch = kept["epoch"]
+            model = cached("user_models", (run.digest, epoch), lambda: run.model(epoch))
+        else:
+            model = shared_cache("user_models").get(kept.get("digest"))
         mine = {
-            "model": shared_cache("user_models").get(kept.get("digest")),
+            "model": model,
             "x": shared_cache("model_inputs").get(kept["key"]),
             "path": kept.get("path"),
+            "run": run,
+            "epoch": kept.get("epoch"),
         }
         return Source(trace, f"your model's layer {kept['label']}", kind, mine=mine)
     if kind == "text":
@@ -491,6 +499,22 @@ def compare_ui(src: Source) -> None:
             first = st.slider("earlier epoch", 0, run.epochs_done, 0, key="why_epoch_a")
             a, b = run.trace(int(first)), run.trace(-1)
             names = (f"epoch {first}", f"epoch {run.epochs_done}")
+    elif src.kind == "model" and (src.mine or {}).get("run") is not None:
+        run, x, path = src.mine["run"], src.mine["x"], src.mine["path"]
+        earlier = [e for e in run.epochs if e < run.last] or run.epochs
+        if st.session_state.get("why_run_epoch", earlier[0]) not in earlier:  # another run
+            del st.session_state["why_run_epoch"]
+        first = st.select_slider(
+            "earlier epoch", earlier, value=earlier[0], key="why_run_epoch",
+            help="Your recorded run at this epoch against its last recorded epoch, on the same "
+            "input.",
+        )  # fmt: skip
+        a, b = run.trace(int(first), path, x), run.trace(run.last, path, x)
+        names = (f"epoch {first}", f"epoch {run.last}")
+        st.caption(
+            "Your layer at two recorded epochs of your training, on the same input: what the "
+            "epochs between them changed."
+        )
     elif src.kind == "model":
         a, b = src.trace, untrained_twin(src.trace)
         names = ("your weights", "fresh weights (untrained)")

@@ -19,7 +19,7 @@ import numpy as np
 import streamlit as st
 
 import rnnviz
-from app_pages.runtime import apply_link, cached, keep_in_options, link_notices_ui
+from app_pages.runtime import apply_link, cached, link_notices_ui
 from rnnviz.core.config import SIGNALS, ConfigError
 from rnnviz.core.signals import make_inputs
 from rnnviz.serving.memory import shared_cache
@@ -187,18 +187,26 @@ def source_ui() -> Chosen | None:
     return Chosen(examples[title].name, examples[title].read_bytes())
 
 
-def open_recorded(folder: Path) -> tuple[RecordedRun | None, str | None]:
-    """(run, None) or (None, the reason it was refused); cached per folder state.
+def run_cache_key(folder: Path) -> tuple | None:
+    """The shared cache's key of a run folder: its path and its manifest's state."""
+    try:
+        stat = (folder / "manifest.json").stat()
+    except OSError:
+        return None
+    return (str(folder.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+def open_recorded(folder: Path) -> tuple[RecordedRun | None, tuple | None, str | None]:
+    """(run, its cache key, None) or (None, None, the reason it was refused); cached per
+    state of the folder's manifest.
 
     The folder is read and checked (manifest, sizes, SHA-256s, config allowlist) once per
     state of its manifest; the config is deserialised in the worker process, as an upload
     is, and every epoch's weights checked against the model, before anything runs.
     """
-    try:
-        stat = (folder / "manifest.json").stat()
-    except OSError:
-        return None, "the run's manifest.json is gone"
-    key = (str(folder.resolve()), stat.st_mtime_ns, stat.st_size)
+    key = run_cache_key(folder)
+    if key is None:
+        return None, None, "the run's manifest.json is gone"
 
     def load() -> object:
         try:
@@ -211,8 +219,8 @@ def open_recorded(folder: Path) -> tuple[RecordedRun | None, str | None]:
         "process (the first one starts it: a few seconds)…",
     )  # fmt: skip
     if isinstance(value, Refused):
-        return None, value.reason
-    return value, None
+        return None, None, value.reason
+    return value, key, None
 
 
 def summary_ui(model) -> None:
@@ -625,7 +633,9 @@ def views_ui(model, path: str, trace: rnnviz.Trace, digest: str = "", xs=()) -> 
         st.plotly_chart(figures.carry_over(trace, sample, state), key="ym_fig_carry")
 
 
-def run_trace(run: RecordedRun, epoch: int, path: str, xs: list[np.ndarray]) -> rnnviz.Trace:
+def run_trace(
+    run: RecordedRun, run_key: tuple, epoch: int, path: str, xs: list[np.ndarray]
+) -> rnnviz.Trace:
     key = (run.digest, epoch, path, input_key(xs))
     cache = shared_cache("model_traces")
     trace = cache.get(key)
@@ -635,7 +645,7 @@ def run_trace(run: RecordedRun, epoch: int, path: str, xs: list[np.ndarray]) -> 
     shared_cache("model_inputs").put(key, xs[0] if len(xs) == 1 else list(xs))
     st.session_state[WHY_KEY] = {
         "key": key, "label": f"{path} at epoch {epoch}", "digest": run.digest, "path": path,
-        "run": run.digest, "epoch": epoch,
+        "run_key": run_key, "epoch": epoch,
     }  # fmt: skip
     return trace
 
@@ -666,7 +676,7 @@ def run_inputs_ui(run: RecordedRun) -> list[np.ndarray] | None:
 
 def run_ui(chosen: Chosen, left, right) -> None:
     """A recorded run: its curves, an epoch scrubber over every view, the views."""
-    run, reason = open_recorded(chosen.run)
+    run, run_key, reason = open_recorded(chosen.run)
     if run is None:
         left.error(f"The run **{chosen.name}** was not opened: {reason}")
         return
@@ -684,12 +694,14 @@ def run_ui(chosen: Chosen, left, right) -> None:
         path = layer_ui(model, run.digest)
         if path is None:
             return
-        keep_in_options("yourmodel", "ym_run_epoch", run.epochs)
+        key = f"ym_run_epoch_{chosen.name}"  # each run keeps its own epoch
+        if st.session_state.get(key, run.last) not in run.epochs:  # thinned since
+            del st.session_state[key]
         epoch = st.select_slider(
             "epoch (0 = before training)",
             run.epochs,
             value=run.last,
-            key="ym_run_epoch",
+            key=key,
             help="The weights RecordStates saved after this epoch. Every view below shows "
             "this epoch: move it to watch your network learn.",
         )
@@ -699,7 +711,7 @@ def run_ui(chosen: Chosen, left, right) -> None:
                 return
             xs = check_model_inputs(model, xs if len(xs) > 1 else xs[0])
             with st.spinner("Tracing the layer…"):
-                trace = run_trace(run, int(epoch), path, xs)
+                trace = run_trace(run, run_key, int(epoch), path, xs)
         except ConfigError as error:
             st.error(str(error))
             return

@@ -38,6 +38,7 @@ from rnnviz.sources.usermodels.loader import load_model
 from rnnviz.sources.usermodels.modelfile import ModelRefused
 from rnnviz.sources.usermodels.models import recurrent_layers, trace_model
 from rnnviz.views.codegen import keras_code
+from rnnviz.views.notebook import show
 
 _moved.install({"config": _config, "run": _run})
 
@@ -60,6 +61,7 @@ __all__ = [
     "output_names",
     "recurrent_layers",
     "run",
+    "show",
     "trace_layer",
     "trace_model",
     "train",

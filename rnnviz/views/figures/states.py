@@ -201,3 +201,45 @@ def mark_model_steps(fig: go.Figure, trace: Trace, sample: int = 0) -> go.Figure
     ]
     fig.update_layout(shapes=list(fig.layout.shapes) + shapes)
     return fig
+
+
+def returned(trace: Trace, batch: int = 0, sample: int = 0) -> go.Figure:
+    """Returns what `layer(x)` returned for one batch, one panel per returned tensor in
+    Keras's order: a sequence output as units x steps of `sample`, anything without a time
+    axis (the last output, state_h, state_c) as units x samples. Values are Keras's own."""
+    from plotly.subplots import make_subplots
+
+    tensors = trace.outputs[batch]
+    titles = []
+    for name, array in tensors:
+        part = f", sample {sample}" if array.ndim == 3 else ""
+        titles.append(f"{name} {tuple(array.shape)}{part}")
+    fig = make_subplots(rows=1, cols=len(tensors), subplot_titles=titles, horizontal_spacing=0.08)
+    for col, (name, array) in enumerate(tensors, start=1):
+        if array.ndim == 3:  # (samples, steps, units)
+            z, x, axis = array[sample].T, [f"step {t}" for t in range(array.shape[1])], "time step"
+        else:  # (samples, units)
+            z, x, axis = array.T, [f"sample {s}" for s in range(array.shape[0])], "sample"
+        fig.add_trace(
+            go.Heatmap(
+                z=z,
+                x=x,
+                y=np.arange(z.shape[0]),
+                colorscale=DIVERGING,
+                zmid=0.0,
+                coloraxis="coloraxis",
+                hovertemplate=f"{name}<br>%{{x}}<br>unit %{{y}}<br>value %{{z:.6f}}<extra></extra>",
+            ),
+            row=1,
+            col=col,
+        )
+        fig.update_xaxes(title_text=axis, row=1, col=col)
+        fig.update_yaxes(title_text="unit", row=1, col=col)
+    limit = max(float(np.abs(a).max()) for _, a in tensors) or 1.0
+    fig.update_layout(
+        title=f"What layer(x) returned for batch {batch}: [{', '.join(n for n, _ in tensors)}]",
+        coloraxis=dict(colorscale=DIVERGING, cmin=-limit, cmax=limit, cmid=0.0,
+                       colorbar=dict(title=dict(text="value"))),
+        height=360,
+    )  # fmt: skip
+    return fig
