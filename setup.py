@@ -22,6 +22,7 @@ class BuildWithApp(build_py):
         if self.editable_mode:
             return
         target = Path(self.build_lib) / "rnnviz" / "_app"
+        shutil.rmtree(target, ignore_errors=True)  # no stale copy of a removed page
         for name in APP_FILES:
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, target / name)

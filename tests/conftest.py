@@ -31,7 +31,8 @@ atexit.register(shutil.rmtree, _own_tmp, ignore_errors=True)
 #: processes) or run servers and browsers: with `pytest -n 2` they share one worker, so
 #: they never run beside each other.
 SERIAL = ("test_loader", "test_browser", "test_browser_pages", "test_browser_train",
-          "test_replicas", "test_server_config", "test_training", "test_jobs")  # fmt: skip
+          "test_replicas", "test_server_config", "test_training", "test_jobs",
+          "test_package")  # fmt: skip
 
 
 def pytest_collection_modifyitems(config, items):
