@@ -34,7 +34,7 @@ test: $(VENV)/.dev chromium lint
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 # Every part runs even when an earlier one misses a goal; the target fails if any did.
-BENCHES = benchmarks/bench_core.py|benchmarks/bench_training.py|benchmarks/bench_stateful.py|benchmarks/bench_seq2seq.py|benchmarks/bench_analysis.py|benchmarks/bench_models.py|scripts/soak.py|scripts/load_test.py --sessions 1,8,30 --seconds 90
+BENCHES = benchmarks/bench_core.py|benchmarks/bench_training.py|benchmarks/bench_stateful.py|benchmarks/bench_seq2seq.py|benchmarks/bench_recording.py|benchmarks/bench_analysis.py|benchmarks/bench_models.py|scripts/soak.py|scripts/load_test.py --sessions 1,8,30 --seconds 90
 bench: $(VENV)/.dev
 	@failed=""; parts='$(BENCHES)'; IFS='|'; for part in $$parts; do \
 	  IFS=' '; echo "== $(PY) $$part"; $(PY) $$part || failed="$$failed\n  $$part"; IFS='|'; \

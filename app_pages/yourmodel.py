@@ -154,6 +154,10 @@ def source_ui() -> Chosen | None:
         except ModelRefused as refused:
             st.error(f"**{opened.name}** was not opened: {refused}")
             return None
+        # The worker imports TensorFlow while this process does: the two overlap.
+        default_worker().start_in_background()
+        import keras  # noqa: F401
+
         st.caption(f"`{opened.name}`, given to `rnnviz open` when this server started.")
         return Chosen(opened.name, opened.read_bytes())
     if source == "run":
@@ -730,9 +734,10 @@ def main() -> None:
     link_notices_ui("yourmodel")
     st.title("Your model")
     st.caption(
-        "Open a trained Keras model and see every state and gate of any LSTM, GRU or "
-        "SimpleRNN inside it, with exact numbers: the file is read as data in a separate, "
-        "locked-down process; nothing in it runs."
+        "Open a trained Keras model, or a training run recorded with `RecordStates`, and "
+        "see every state and gate of any LSTM, GRU or SimpleRNN inside it, with exact "
+        "numbers: the file is read as data in a separate, locked-down process; nothing in it "
+        "runs."
     )
     left, right = st.columns([5, 4], gap="large")
     with left:

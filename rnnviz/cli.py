@@ -167,6 +167,8 @@ def server_command(address: str, port: int) -> list[str]:
         sys.executable, "-m", "streamlit", "run", str(app_script()),
         "--server.port", str(port), "--server.address", address,
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
+        # An installed app's files do not change: no watcher on site-packages.
+        "--server.fileWatcherType", "none",
     ]  # fmt: skip
 
 

@@ -203,6 +203,7 @@ def take(base: str, out: Path) -> None:
         take_why(page, base, out)
         take_text(page, base, out)
         take_your_model(page, base, out)
+        take_recorded(page, base, out)
         browser.close()
 
 
@@ -229,10 +230,50 @@ def take_why(page: Page, base: str, out: Path) -> None:
     page.set_viewport_size(VIEWPORT)
 
 
+def record_example_run(folder: Path) -> None:
+    """A user's training, recorded: examples/quickstart.ipynb's LSTM (remember the first of
+    12 noisy numbers), 12 epochs, in a few seconds."""
+    import keras
+    import numpy as np
+
+    from rnnviz.callbacks import RecordStates
+
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 1, size=(1200, 12, 1)).astype("float32")
+    y = (x[:, 0, 0] > 0).astype("float32")
+    model = keras.Sequential([keras.Input((12, 1)), keras.layers.LSTM(8, name="lstm"),
+                              keras.layers.Dense(1, activation="sigmoid", name="answer")])
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy",
+                  metrics=["accuracy"])  # fmt: skip
+    model.fit(x[:1000], y[:1000], validation_data=(x[1000:], y[1000:]), epochs=12,
+              batch_size=32, verbose=0, callbacks=[RecordStates(folder)])  # fmt: skip
+
+
+def take_recorded(page: Page, base: str, out: Path) -> None:
+    """A recorded run on the Your model page, scrubbed back to epoch 4."""
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": 1800})
+    page.goto(base + "/yourmodel")
+    wait_for_charts(page, 2)
+    thumb = page.get_by_role("slider").first
+    thumb.focus()
+    for _ in range(8):  # from epoch 12 back to 4
+        thumb.press("ArrowLeft")
+        page.wait_for_timeout(150)
+    settle(page)
+    wait_for_charts(page, 3)
+    settle(page)
+    expect_text(page, "Run quickstart", "13 recorded epochs", "16 samples")
+    shoot(page, out / "recorded.png")
+    page.set_viewport_size(VIEWPORT)
+
+
 def take_your_model(page: Page, base: str, out: Path) -> None:
     """The Your model page: the example tagger's backward GRU half, padding greyed out."""
     page.set_viewport_size({"width": VIEWPORT["width"], "height": 1300})
     page.goto(base + "/yourmodel")
+    if os.environ.get("RNNVIZ_RUNS_DIR"):  # the recorded run comes first: pick the examples
+        page.get_by_text("An example model").click()
     wait_for_charts(page, 2)
     page.get_by_role("combobox", name="recurrent layer to trace").click()
     page.get_by_role("option", name="bidirectional/backward").click()
@@ -312,8 +353,14 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
     os.chdir(ROOT)
-    with streamlit_app(args.port or free_port()) as base:
-        take(base, args.out.resolve())
+    runs = Path(tempfile.mkdtemp(prefix="rnnviz-screenshot-runs-"))
+    record_example_run(runs / "quickstart")
+    os.environ["RNNVIZ_RUNS_DIR"] = str(runs)  # the server offers it on the Your model page
+    try:
+        with streamlit_app(args.port or free_port()) as base:
+            take(base, args.out.resolve())
+    finally:
+        shutil.rmtree(runs, ignore_errors=True)
 
 
 if __name__ == "__main__":
