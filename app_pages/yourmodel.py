@@ -154,11 +154,10 @@ def source_ui() -> Chosen | None:
         except ModelRefused as refused:
             st.error(f"**{opened.name}** was not opened: {refused}")
             return None
+        st.caption(f"`{opened.name}`, given to `rnnviz open` when this server started.")
         # The worker imports TensorFlow while this process does: the two overlap.
         default_worker().start_in_background()
         import keras  # noqa: F401
-
-        st.caption(f"`{opened.name}`, given to `rnnviz open` when this server started.")
         return Chosen(opened.name, opened.read_bytes())
     if source == "run":
         name = st.selectbox(

@@ -107,10 +107,11 @@ def test_rnnviz_open_from_the_installed_wheel_shows_the_model_in_chromium(instal
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(120_000)
             page.goto(f"{url}/yourmodel")
-            expect(page.get_by_text("The file you opened")).to_be_visible()
-            expect(page.get_by_text("my_tagger.keras", exact=False).first).to_be_visible()
+            wait = {"timeout": 120_000}  # the first file starts the worker: TensorFlow's import
+            expect(page.get_by_text("The file you opened")).to_be_visible(**wait)
+            expect(page.get_by_text("my_tagger.keras", exact=False).first).to_be_visible(**wait)
             page.wait_for_selector(".stPlotlyChart .js-plotly-plot")
-            expect(page.get_by_text("bidirectional/forward").first).to_be_visible()
+            expect(page.get_by_text("bidirectional/forward").first).to_be_visible(**wait)
             browser.close()
     finally:
         os.killpg(process.pid, signal.SIGTERM)
