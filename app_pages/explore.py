@@ -197,7 +197,10 @@ def states_view(cfg: rnnviz.RunConfig) -> None:
             f"{CELL_LABELS[cfg.cell]} has no cell state c_t: its only state is h_t. "
             f"`layer.cell.state_size` = {trace.state_size}."
         )
-    st.plotly_chart(figures.state_heatmaps(trace, sample), key="fig_states")
+    if play_ui():
+        animation_ui(cfg, trace, sample, "states")
+    else:
+        st.plotly_chart(figures.state_heatmaps(trace, sample), key="fig_states")
     st.plotly_chart(figures.unit_lines(trace, sample, units), key="fig_lines")
 
 
@@ -209,7 +212,46 @@ def gates_view(cfg: rnnviz.RunConfig) -> None:
         return
     sample = pick("sample row", cfg.batch_size, "sample")
     st.caption("σ gates on a 0..1 scale; the tanh candidate on a scale centred on 0.")
-    st.plotly_chart(figures.gate_heatmaps(trace, sample), key="fig_gates")
+    if play_ui():
+        animation_ui(cfg, trace, sample, "gates")
+    else:
+        st.plotly_chart(figures.gate_heatmaps(trace, sample), key="fig_gates")
+
+
+def play_ui() -> bool:
+    """The "Animate" switch of the States and Gates views (bound to the URL)."""
+    return st.toggle(
+        "▶ Animate: step by step, played by your browser",
+        key="play",
+        bind=BIND,
+        help="A cursor sweeps the heatmaps; beside them the vectors at the cursor as bars. "
+        "Play, pause, speed and the frame slider run in your browser: no round trip per frame.",
+    )
+
+
+def animation_ui(cfg: rnnviz.RunConfig, trace: rnnviz.Trace, sample: int, view: str) -> None:
+    """The view's animation, built once per configuration and sample (shared cache)."""
+    from rnnviz.views import animation
+
+    fig = cached(
+        "explore animations",
+        (json.dumps(cfg.to_dict(), sort_keys=True), sample, view),
+        lambda: animation.Kept(animation.VIEWS[view](trace, sample)),
+        "Computing the frames (once; then your browser plays them)…",
+    ).figure
+    meta = fig.layout.meta["rnnviz_animation"]
+    st.plotly_chart(fig, key=f"fig_{view}_play")
+    every = (
+        f" Long trace: every {animation.ordinal(meta['stride'])} step is a frame, to keep the "
+        "animation under "
+        f"{animation.MAX_BYTES // 2**20} MB."
+        if meta["stride"] > 1
+        else ""
+    )
+    st.caption(
+        f"{len(meta['steps'])} frames, computed once on the server and played by your "
+        f"browser (▶ play, ❚❚ pause, three speeds, or drag the slider).{every}"
+    )
 
 
 @st.fragment

@@ -37,3 +37,67 @@ def figures_html(trace: Trace) -> str:
     return figures.figure_html(
         [figures.state_heatmaps(trace), figures.gate_heatmaps(trace), figures.carry_over(trace)]
     )
+
+
+#: An exported animation: at most this many frames (`every=` strides over a longer one).
+MAX_EXPORT_FRAMES = 200
+#: Seconds an export may take before it is stopped.
+EXPORT_SECONDS = 120
+
+
+def animation(
+    trace: Trace,
+    view: str,
+    path: str,
+    fps: float = 5,
+    size: tuple[int, int] = (900, 700),
+    sample: int = 0,
+    every: int = 1,
+) -> dict:
+    """Writes the animation the page plays (`view`: "states" or "gates") as a GIF, or an MP4
+    when `path` ends in .mp4, with its title, axes and colours: the same frames as the page.
+
+    Each frame is drawn by Plotly's image export (Kaleido, which drives Chromium) and the
+    file written by imageio. Bounded: `fps` 1-30, `size` 200-2000 px a side, at most
+    MAX_EXPORT_FRAMES frames (`every=k` keeps every k-th); a ConfigError names the value.
+    Returns {"path", "frames", "seconds"}.
+    """
+    import time
+    from pathlib import Path
+
+    import imageio.v3 as iio
+    import plotly.io as pio
+
+    from rnnviz.core.config import ConfigError
+    from rnnviz.views import animation as A
+
+    fps = A.check_fps(fps)
+    width, height = A.check_size(size)
+    if view not in A.VIEWS:
+        raise ConfigError("view", view, f"one of {', '.join(A.VIEWS)}")
+    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        raise ConfigError("every", every, "a whole number, at least 1")
+    target = Path(path)
+    if target.suffix.lower() not in (".gif", ".mp4"):
+        raise ConfigError("path", target.name, "a .gif or .mp4 file name")
+    start = time.perf_counter()
+    fig = A.VIEWS[view](trace, sample)
+    indices = list(range(0, len(fig.frames), every))
+    if len(indices) > MAX_EXPORT_FRAMES:
+        need = -(-len(fig.frames) // MAX_EXPORT_FRAMES)
+        raise ConfigError(
+            "frames", len(indices), f"at most {MAX_EXPORT_FRAMES} per file: pass every={need}"
+        )
+    stills = [A.frame_figure(fig, i) for i in indices]
+    images = []
+    for still in stills:
+        png = pio.to_image(still, format="png", width=width, height=height)
+        images.append(iio.imread(png)[..., :3])
+        if time.perf_counter() - start > EXPORT_SECONDS:
+            raise ConfigError("frames", len(indices), f"drawn in at most {EXPORT_SECONDS} s")
+    frames = np.stack(images)
+    if target.suffix.lower() == ".gif":
+        iio.imwrite(target, frames, extension=".gif", duration=1000 / fps, loop=0)
+    else:
+        iio.imwrite(target, frames, extension=".mp4", fps=fps)
+    return {"path": str(target), "frames": len(images), "seconds": time.perf_counter() - start}

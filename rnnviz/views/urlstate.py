@@ -122,6 +122,12 @@ def read_query(params: Mapping[str, list[str]]) -> tuple[dict[str, Any], list[st
             choice(name, raw, views, VIEW_LABELS["states"])
         elif name == "preset":
             choice(name, raw, {k: k for k in PRESETS_BY_KEY}, "no preset")
+        elif name == "play":
+            text = raw.strip().lower()
+            if text in TRUE | FALSE:
+                values[name] = text in TRUE
+            else:
+                notices.append(f"play={_short(raw)} is not true or false: used false")
         elif name in ("return_sequences", "return_state", "stateful", "reset_after"):
             text = raw.strip().lower()
             if text in TRUE | FALSE:

@@ -1,0 +1,322 @@
+"""Animations of a trace that play in the browser: Plotly frames, computed once.
+
+    fig = animation.states(trace, sample=0)     # ▶ h_t, c_t and x_t step by step
+    fig = animation.gates(trace, sample=0)      # ▶ every gate vector at the cursor, 0..1
+
+The still heatmaps (units x time, batches end to end) are drawn once; each frame moves a
+cursor over them and replaces only the bars beside them: the state vector at the cursor
+(h_t, and c_t for an LSTM; the gates for `gates`) and the input x_t. At a batch boundary
+the frame says where the batch's state came from: carried over (stateful), reset, or the
+initial state. Play, pause, the speed and the frame slider are Plotly's own (`animate`):
+the browser plays the frames, the server sends them once and nothing per frame.
+
+Bounded: an animation's frames are at most MAX_FRAMES and its data about MAX_BYTES (3 MB
+of JSON); past either it strides over time and its title says "every k-th step".
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from rnnviz.core.config import SIGMOID_GATES, ConfigError
+from rnnviz.core.trace import Trace
+from rnnviz.views.figures.common import (
+    DIVERGING_COLOURS,
+    GATE_COLOURS,
+    GATE_TITLES,
+    STATE_TITLES,
+)
+
+#: The JSON an animation may send to the browser, about.
+MAX_BYTES = 3 * 2**20
+MAX_FRAMES = 600
+#: Frames per second the speed buttons offer; the middle one is "1×".
+SPEEDS = {"slow": 2, "1×": 5, "fast": 20}
+FPS_RANGE = (1, 30)
+#: Exported images: width and height in pixels.
+SIZE_RANGE = (200, 2000)
+#: A float32 in Plotly's JSON (base64 of 4 bytes), with a margin.
+BYTES_PER_NUMBER = 6
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The global steps the frames show, and how the animation was bounded."""
+
+    steps: list[int]  # global time indices (batch * num_steps + step), in order
+    stride: int
+    total: int
+
+    @property
+    def strided(self) -> bool:
+        return self.stride > 1
+
+
+def check_fps(fps: object) -> float:
+    lo, hi = FPS_RANGE
+    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not lo <= fps <= hi:
+        raise ConfigError("fps", fps, f"a number of frames per second from {lo} to {hi}")
+    return float(fps)
+
+
+def check_size(size: object) -> tuple[int, int]:
+    lo, hi = SIZE_RANGE
+    if (
+        not isinstance(size, (tuple, list))
+        or len(size) != 2
+        or not all(isinstance(n, int) and not isinstance(n, bool) and lo <= n <= hi for n in size)
+    ):
+        raise ConfigError("size", size, f"(width, height) in pixels, each from {lo} to {hi}")
+    return int(size[0]), int(size[1])
+
+
+def timeline(total: int, numbers_per_step: int, stride: int = 1) -> Timeline:
+    """The steps shown: all of them, or every k-th, so that the frames are at most
+    MAX_FRAMES and the figure about MAX_BYTES. The heatmaps show the same steps as the
+    frames, so both shrink with the stride (a numbers_per_step-high column per step, drawn
+    once in the heatmaps and twice in its frame: the bars' lengths and colours)."""
+    # + the frame's cursor, title, keys, and its slider step: measured about 2.5 kB
+    per_step = 3 * numbers_per_step * BYTES_PER_NUMBER + 2500
+    fits = max(1, (MAX_BYTES - 40_000) // per_step)
+    stride = max(stride, math.ceil(total / min(MAX_FRAMES, fits)))
+    return Timeline(list(range(0, total, stride)), stride, total)
+
+
+def ordinal(n: int) -> str:
+    """2nd, 3rd, 4th, 11th, 21st."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _where(trace: Trace, t: int) -> tuple[int, int, str]:
+    """(batch, step, where the state at this step came from, in words)."""
+    cfg = trace.config
+    batch, step = divmod(t, cfg.num_steps)
+    if step != 0:
+        return batch, step, ""
+    if batch == 0:
+        return batch, step, "the batch starts from the initial state"
+    if not cfg.stateful:
+        return batch, step, "not stateful: the batch starts again from the initial state"
+    if batch in cfg.reset_before:
+        return batch, step, "reset_states() before this batch: it starts from zeros"
+    return batch, step, f"stateful: batch {batch - 1}'s final state is carried over"
+
+
+def _title(trace: Trace, t: int, what: str, line: Timeline) -> str:
+    cfg = trace.config
+    batch, step, came = _where(trace, t)
+    place = f"step {step}" if cfg.num_batches == 1 else f"batch {batch}, step {step}"
+    note = f"<br><sup>{came}</sup>" if came else "<br><sup> </sup>"
+    every = f" (every {ordinal(line.stride)} step)" if line.strided else ""
+    return f"{what} at {place}{every}{note}"
+
+
+def _axis(kind: str, number: int, in_layout: bool = False) -> str:
+    """Plotly's name of axis `number`: "x", "x3" in a trace; "xaxis", "xaxis3" in a layout."""
+    suffix = "" if number == 1 else str(number)
+    return f"{kind}axis{suffix}" if in_layout else f"{kind}{suffix}"
+
+
+def _cursor(t_column: int, rows: int, stride: int = 1) -> list[dict]:
+    """A rectangle over every heatmap row around the cursor's step."""
+    return [
+        dict(
+            type="rect", xref=_axis("x", 2 * r - 1), yref=_axis("y", 2 * r - 1) + " domain",
+            x0=t_column - stride / 2, x1=t_column + stride / 2, y0=0, y1=1,
+            line=dict(color="black", width=2), fillcolor="rgba(0,0,0,0)",
+        )
+        for r in range(1, rows + 1)
+    ]  # fmt: skip
+
+
+def _controls(line: Timeline, prefix: str) -> dict:
+    """Play / pause / speed buttons and the frame slider, as Plotly layout."""
+
+    def play(fps: float) -> dict:
+        ms = 1000 / fps
+        return dict(
+            method="animate",
+            args=[None, dict(frame=dict(duration=ms, redraw=False), transition=dict(duration=0),
+                             fromcurrent=True, mode="immediate")],
+        )  # fmt: skip
+
+    buttons = [dict(label="▶ play", **play(SPEEDS["1×"]))]
+    buttons.append(
+        dict(label="❚❚ pause", method="animate",
+             args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate",
+                                transition=dict(duration=0))])
+    )  # fmt: skip
+    buttons += [dict(label=f"{name} ({fps}/s)", **play(fps)) for name, fps in SPEEDS.items()]
+    steps = [
+        dict(
+            method="animate", label=str(t),
+            args=[[str(t)], dict(mode="immediate", frame=dict(duration=0, redraw=False),
+                                 transition=dict(duration=0))],
+        )
+        for t in line.steps
+    ]  # fmt: skip
+    return dict(
+        updatemenus=[dict(type="buttons", direction="left", buttons=buttons, showactive=False,
+                          x=0, xanchor="left", y=-0.08, yanchor="top", pad=dict(t=8, r=8))],
+        sliders=[dict(steps=steps, active=0, x=0.42, len=0.58, y=-0.08, yanchor="top",
+                      currentvalue=dict(prefix=f"{prefix} = ", visible=True),
+                      transition=dict(duration=0), pad=dict(t=8))],
+    )  # fmt: skip
+
+
+def _animated(
+    trace: Trace,
+    sample: int,
+    panels: list[tuple[str, np.ndarray, bool]],
+    what: str,
+) -> go.Figure:
+    """Heatmaps of `panels` (name, (units, time) values, 0..1 scale?) on the left, their
+    column at the cursor as bars on the right, one frame per shown step.
+
+    Built from plain dicts without Plotly's validation (`unvalidated`, decision 55): a
+    validated 300-frame figure took seconds to build.
+    """
+    cfg = trace.config
+    total = cfg.num_batches * cfg.num_steps
+    x = trace.inputs[:, sample].reshape(total, cfg.num_features).T  # (features, time)
+    rows = [*panels, ("input x_t", x, False)]
+    numbers_per_frame = sum(values.shape[0] for _, values, _ in rows)
+    line = timeline(total, numbers_per_frame)
+    while True:  # the estimate, then the bytes themselves: never over MAX_BYTES
+        fig = _build(trace, rows, what, line, sample)
+        if line.stride >= total or len(fig.to_json()) <= MAX_BYTES:
+            return fig
+        line = timeline(total, numbers_per_frame, line.stride + 1)
+
+
+def _build(trace: Trace, rows: list, what: str, line: Timeline, sample: int) -> go.Figure:
+    numbers_per_frame = sum(values.shape[0] for _, values, _ in rows)
+    shown = np.array(line.steps)
+    fixed = numbers_per_frame * len(shown)
+    grid = make_subplots(
+        rows=len(rows), cols=2, column_widths=[0.74, 0.26], horizontal_spacing=0.1,
+        vertical_spacing=0.14 / max(len(rows) - 1, 1) + 0.06,
+        subplot_titles=[title for name, _, _ in rows for title in (name, f"{name} at the cursor")],
+    )  # fmt: skip
+    layout = grid.layout.to_plotly_json()
+    data: list[dict] = []
+    bar_indices = []
+    first = line.steps[0]
+    for r, (name, values, sigmoid) in enumerate(rows, start=1):
+        left, right = 2 * r - 1, 2 * r
+        limit = 1.0 if sigmoid else float(np.abs(values).max()) or 1.0
+        lo, hi = (0.0, 1.0) if sigmoid else (-limit, limit)
+        colours = GATE_COLOURS if sigmoid else DIVERGING_COLOURS
+        data.append(dict(
+            type="heatmap", z=values[:, shown], x=shown, y=np.arange(values.shape[0]),
+            zmin=lo, zmax=hi, colorscale=colours, showscale=False,
+            xaxis=_axis("x", left), yaxis=_axis("y", left),
+            hovertemplate=f"{name}<br>t %{{x}}<br>row %{{y}}<br>%{{z:.6f}}<extra></extra>",
+        ))  # fmt: skip
+        data.append(dict(
+            type="bar", orientation="h", x=values[:, first], y=np.arange(values.shape[0]),
+            name=name, showlegend=False, xaxis=_axis("x", right), yaxis=_axis("y", right),
+            marker=dict(color=values[:, first], cmin=lo, cmax=hi, colorscale=colours),
+            hovertemplate=f"{name}<br>row %{{y}}<br>%{{x:.6f}}<extra></extra>",
+        ))  # fmt: skip
+        bar_indices.append(len(data) - 1)
+        layout[_axis("x", right, True)].update(range=[lo * 1.05, hi * 1.05])
+        layout[_axis("y", right, True)].update(range=[-0.5, values.shape[0] - 0.5])
+        layout[_axis("y", left, True)].update(
+            title=dict(text="unit" if r < len(rows) else "feature")
+        )
+    layout[_axis("x", 2 * len(rows) - 1, True)].update(
+        title=dict(text="time step t (batches end to end)")
+    )
+    frames = [
+        dict(
+            name=str(t), traces=bar_indices,
+            data=[dict(type="bar", x=values[:, t], marker=dict(color=values[:, t]))
+                  for _, values, _ in rows],
+            layout=dict(shapes=_cursor(t, len(rows), line.stride),
+                        title=dict(text=_title(trace, t, what, line))),
+        )
+        for t in line.steps
+    ]  # fmt: skip
+    layout.update(
+        title=dict(text=_title(trace, first, what, line)),
+        shapes=_cursor(first, len(rows), line.stride),
+        height=170 * len(rows) + 190,
+        margin=dict(t=90, b=120),
+        meta={"rnnviz_animation": {"steps": line.steps, "stride": line.stride,
+                                   "sample": sample, "bars": bar_indices,
+                                   "numbers": fixed + numbers_per_frame * len(line.steps)}},
+        **_controls(line, "t"),
+    )  # fmt: skip
+    return go.Figure(data=data, layout=layout, frames=frames, _validate=False)
+
+
+@dataclass(frozen=True)
+class Kept:
+    """An animation kept in a byte-bounded cache (rnnviz.serving.memory): its size is its
+    numbers (held as float arrays) and about a kilobyte of words and shapes per frame."""
+
+    figure: go.Figure
+
+    def nbytes_estimate(self) -> int:
+        meta = self.figure.layout.meta["rnnviz_animation"]
+        return 8 * meta["numbers"] + 1024 * len(meta["steps"])
+
+
+def _check_sample(trace: Trace, sample: int) -> int:
+    count = trace.config.batch_size
+    if isinstance(sample, bool) or not isinstance(sample, (int, np.integer)) or not (
+        0 <= sample < count
+    ):
+        raise ConfigError("sample", sample, f"a whole number from 0 to {count - 1}")
+    return int(sample)
+
+
+def states(trace: Trace, sample: int = 0) -> go.Figure:
+    """h_t (and c_t) over time with a cursor sweeping them, the vectors at the cursor as bars,
+    and the input x_t."""
+    sample = _check_sample(trace, sample)
+    panels = [
+        (STATE_TITLES[name], trace.state(name)[:, sample].reshape(-1, trace.config.hidden_size).T,
+         False)
+        for name in trace.config.state_names
+    ]  # fmt: skip
+    return _animated(trace, sample, panels, f"States of sample {sample}")
+
+
+def gates(trace: Trace, sample: int = 0) -> go.Figure:
+    """Every gate over time with a cursor sweeping them, the gate vectors at the cursor as
+    bars (0..1 for the sigmoid gates)."""
+    sample = _check_sample(trace, sample)
+    if not trace.gates:
+        raise ConfigError("view", "gates", "a SimpleRNN has no gates")
+    units = trace.config.hidden_size
+    panels = [
+        (GATE_TITLES.get(name, name), values[:, sample].reshape(-1, units).T,
+         name in SIGMOID_GATES)
+        for name, values in trace.gates.items()
+    ]  # fmt: skip
+    return _animated(trace, sample, panels, f"Gates of sample {sample}")
+
+
+VIEWS = {"states": states, "gates": gates}
+
+
+def frame_figure(fig: go.Figure, index: int) -> go.Figure:
+    """The still figure of frame `index`: the frame's bars, cursor and title applied, the
+    controls removed (what an exported image of that frame shows)."""
+    spec = fig.to_plotly_json()
+    frame = spec["frames"][index]
+    data = [dict(d) for d in spec["data"]]
+    for trace_index, bars in zip(frame["traces"], frame["data"], strict=True):
+        data[trace_index]["x"] = bars["x"]
+        data[trace_index]["marker"] = {**data[trace_index]["marker"], **bars["marker"]}
+    layout = dict(spec["layout"], shapes=frame["layout"]["shapes"], title=frame["layout"]["title"],
+                  updatemenus=[], sliders=[], margin=dict(t=90, b=60))  # fmt: skip
+    return go.Figure(data=data, layout=layout, _validate=False)

@@ -1,0 +1,163 @@
+"""Animations that play in the browser: every frame's numbers are the trace's at that step,
+the bounds hold, and the words at a batch boundary say where the state came from."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import rnnviz
+from rnnviz.core.config import ConfigError
+from rnnviz.views import animation
+from tests.test_app import charts, open_page, values
+
+STATEFUL = rnnviz.RunConfig(stateful=True, reset_before=(2,), hidden_size=4, num_features=2)
+
+
+@pytest.fixture(scope="module")
+def trace():
+    return rnnviz.run(STATEFUL)
+
+
+def spec(fig) -> dict:
+    return json.loads(fig.to_json())
+
+
+def test_every_states_frame_holds_h_c_and_x_of_its_step(trace):
+    fig = spec(animation.states(trace, sample=1))
+    cfg = trace.config
+    assert len(fig["frames"]) == cfg.num_batches * cfg.num_steps
+    for frame in fig["frames"]:
+        t = int(frame["name"])
+        batch, step = divmod(t, cfg.num_steps)
+        h, c, x = (values(d["x"]) for d in frame["data"])
+        np.testing.assert_array_equal(h, trace.h[batch, 1, step])
+        np.testing.assert_array_equal(c, trace.c[batch, 1, step])
+        np.testing.assert_array_equal(x, trace.inputs[batch, 1, step])
+
+
+def test_every_gates_frame_holds_the_gate_vectors_of_its_step(trace):
+    fig = spec(animation.gates(trace, sample=0))
+    for frame in fig["frames"]:
+        batch, step = divmod(int(frame["name"]), trace.config.num_steps)
+        shown = [values(d["x"]) for d in frame["data"]][:4]
+        for name, bars in zip(trace.gates, shown, strict=True):
+            np.testing.assert_array_equal(bars, trace.gates[name][batch, 0, step])
+
+
+def test_the_frames_replace_only_the_bars_and_the_heatmaps_stay_the_whole_trace(trace):
+    fig = spec(animation.states(trace, sample=0))
+    bars = fig["layout"]["meta"]["rnnviz_animation"]["bars"]
+    assert all(frame["traces"] == bars for frame in fig["frames"])
+    assert [fig["data"][i]["type"] for i in bars] == ["bar", "bar", "bar"]
+    h_heatmap = values(fig["data"][0]["z"])
+    np.testing.assert_array_equal(h_heatmap, trace.h[:, 0].reshape(-1, 4).T)
+
+
+def test_the_cursor_of_frame_t_is_on_column_t_in_every_row(trace):
+    fig = spec(animation.states(trace))
+    frame = fig["frames"][7]
+    assert {(s["x0"], s["x1"]) for s in frame["layout"]["shapes"]} == {(6.5, 7.5)}
+    assert [s["xref"] for s in frame["layout"]["shapes"]] == ["x", "x3", "x5"]
+
+
+@pytest.mark.parametrize(
+    "t,words",
+    [(0, "starts from the initial state"), (5, "batch 0's final state is carried over"),
+     (10, "reset_states() before this batch"), (6, "")],
+)  # fmt: skip
+def test_a_frame_at_a_batch_boundary_says_where_the_state_came_from(trace, t, words):
+    title = spec(animation.states(trace))["frames"][t]["layout"]["title"]["text"]
+    assert (words in title) if words else "<sup> </sup>" in title
+
+
+def test_a_layer_that_is_not_stateful_starts_every_batch_again():
+    trace = rnnviz.run(rnnviz.RunConfig(stateful=False))
+    title = spec(animation.states(trace))["frames"][5]["layout"]["title"]["text"]
+    assert "not stateful: the batch starts again from the initial state" in title
+
+
+def test_a_long_trace_is_strided_within_the_byte_and_frame_bounds_and_says_so():
+    trace = rnnviz.run(rnnviz.RunConfig(hidden_size=64, num_steps=200, num_batches=5))
+    fig = animation.gates(trace)
+    meta = fig.layout.meta["rnnviz_animation"]
+    stride = meta["stride"]
+    assert len(fig.to_json()) <= animation.MAX_BYTES
+    assert 2 <= stride <= 4 and len(fig.frames) <= animation.MAX_FRAMES
+    assert meta["steps"] == list(range(0, 1000, stride))
+    assert f"(every {animation.ordinal(stride)} step)" in fig.layout.title.text
+
+
+def test_a_default_trace_is_not_strided():
+    meta = animation.states(rnnviz.run(rnnviz.RunConfig())).layout.meta["rnnviz_animation"]
+    assert meta["stride"] == 1 and meta["steps"] == list(range(15))
+
+
+@pytest.mark.parametrize("n,text", [(2, "2nd"), (3, "3rd"), (4, "4th"), (11, "11th"), (21, "21st")])
+def test_ordinals_are_english(n, text):
+    assert animation.ordinal(n) == text
+
+
+def test_the_play_button_animates_from_the_current_frame_without_redrawing(trace):
+    fig = spec(animation.states(trace))
+    play = fig["layout"]["updatemenus"][0]["buttons"][0]
+    assert play["method"] == "animate" and play["args"][0] is None
+    assert play["args"][1]["fromcurrent"] is True
+    assert play["args"][1]["frame"] == {"duration": 200.0, "redraw": False}
+    slider = fig["layout"]["sliders"][0]
+    assert [s["args"][0] for s in slider["steps"]] == [[str(t)] for t in range(15)]
+
+
+def test_frame_figure_is_the_still_picture_of_that_frame(trace):
+    fig = animation.states(trace, sample=1)
+    still = spec(animation.frame_figure(fig, 9))
+    batch, step = divmod(9, 5)
+    np.testing.assert_array_equal(values(still["data"][1]["x"]), trace.h[batch, 1, step])
+    assert still["layout"]["shapes"][0]["x0"] == 8.5
+    assert not still["layout"]["updatemenus"] and "frames" not in still
+
+
+@pytest.mark.parametrize("sample", [-1, 2, 1.0, True])
+def test_a_sample_outside_the_batch_is_named(trace, sample):
+    with pytest.raises(ConfigError, match="sample"):
+        animation.states(trace, sample)
+
+
+def test_a_simple_rnn_has_no_gates_to_animate():
+    with pytest.raises(ConfigError, match="SimpleRNN has no gates"):
+        animation.gates(rnnviz.run(rnnviz.RunConfig(cell="simple_rnn")))
+
+
+@pytest.mark.parametrize("fps", [0, 31, "fast", True])
+def test_a_frame_rate_outside_1_to_30_is_named(fps):
+    with pytest.raises(ConfigError, match="fps"):
+        animation.check_fps(fps)
+
+
+@pytest.mark.parametrize("size", [(100, 400), (640,), (640, 2001), (640.0, 480)])
+def test_an_image_size_outside_200_to_2000_pixels_is_named(size):
+    with pytest.raises(ConfigError, match="size"):
+        animation.check_size(size)
+
+
+def test_the_explore_pages_animate_switch_plays_the_trace_of_its_controls():
+    at = open_page("states", hidden_size=3, stateful=True)
+    at.toggle(key="play").set_value(True).run()
+    assert not at.exception
+    fig = charts(at)["fig_states_play"]
+    trace = rnnviz.run(rnnviz.RunConfig(hidden_size=3, stateful=True))
+    frame = fig["frames"][7]
+    np.testing.assert_array_equal(values(frame["data"][0]["x"]), trace.h[1, 0, 2])
+    np.testing.assert_array_equal(values(frame["data"][1]["x"]), trace.c[1, 0, 2])
+    assert "15 frames, computed once on the server" in " ".join(c.value for c in at.caption)
+
+
+def test_the_gates_view_animates_the_gate_vectors():
+    at = open_page("gates", cell="gru")
+    at.toggle(key="play").set_value(True).run()
+    fig = charts(at)["fig_gates_play"]
+    trace = rnnviz.run(rnnviz.RunConfig(cell="gru"))
+    frame = fig["frames"][3]
+    np.testing.assert_array_equal(values(frame["data"][0]["x"]), trace.gates["update"][0, 0, 3])
