@@ -136,27 +136,33 @@ def _cursor(t_column: int, rows: int, stride: int = 1) -> list[dict]:
 
 
 def _controls(line: Timeline, prefix: str) -> dict:
-    """Play / pause / speed buttons and the frame slider, as Plotly layout."""
+    """Play / pause / speed buttons and the frame slider, as Plotly layout.
+
+    Every frame redraws the figure (`redraw=True`): plotly.js's fast path (`redraw=False`)
+    animates scatter traces only and blanks heatmaps (tried: with bars, with scatter
+    "lollipops" and a scatter cursor, with and without a layout in the frames). Measured in
+    headless Chromium: about 11 frames per second on the default LSTM(8), 5 on a 64-unit,
+    300-step trace (docs/performance-browser.md)."""
 
     def play(fps: float) -> dict:
         ms = 1000 / fps
         return dict(
             method="animate",
-            args=[None, dict(frame=dict(duration=ms, redraw=False), transition=dict(duration=0),
+            args=[None, dict(frame=dict(duration=ms, redraw=True), transition=dict(duration=0),
                              fromcurrent=True, mode="immediate")],
         )  # fmt: skip
 
     buttons = [dict(label="▶ play", **play(SPEEDS["1×"]))]
     buttons.append(
         dict(label="❚❚ pause", method="animate",
-             args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate",
+             args=[[None], dict(frame=dict(duration=0, redraw=True), mode="immediate",
                                 transition=dict(duration=0))])
     )  # fmt: skip
     buttons += [dict(label=f"{name} ({fps}/s)", **play(fps)) for name, fps in SPEEDS.items()]
     steps = [
         dict(
             method="animate", label=str(t),
-            args=[[str(t)], dict(mode="immediate", frame=dict(duration=0, redraw=False),
+            args=[[str(t)], dict(mode="immediate", frame=dict(duration=0, redraw=True),
                                  transition=dict(duration=0))],
         )
         for t in line.steps
@@ -185,7 +191,10 @@ def _animated(
     cfg = trace.config
     total = cfg.num_batches * cfg.num_steps
     x = trace.inputs[:, sample].reshape(total, cfg.num_features).T  # (features, time)
-    rows = [*panels, ("input x_t", x, False)]
+    # C order, float32: Plotly sends each array's own bytes (a transposed view's would be
+    # read in the wrong order, and float64 is twice the bytes).
+    rows = [(name, np.ascontiguousarray(values, np.float32), sigmoid)
+            for name, values, sigmoid in [*panels, ("input x_t", x, False)]]  # fmt: skip
     numbers_per_frame = sum(values.shape[0] for _, values, _ in rows)
     line = timeline(total, numbers_per_frame)
     while True:  # the estimate, then the bytes themselves: never over MAX_BYTES
@@ -222,7 +231,7 @@ def _build(trace: Trace, rows: list, what: str, line: Timeline, sample: int) -> 
         data.append(dict(
             type="bar", orientation="h", x=values[:, first], y=np.arange(values.shape[0]),
             name=name, showlegend=False, xaxis=_axis("x", right), yaxis=_axis("y", right),
-            marker=dict(color=values[:, first], cmin=lo, cmax=hi, colorscale=colours),
+            marker=dict(color=values[:, first].tolist(), cmin=lo, cmax=hi, colorscale=colours),
             hovertemplate=f"{name}<br>row %{{y}}<br>%{{x:.6f}}<extra></extra>",
         ))  # fmt: skip
         bar_indices.append(len(data) - 1)
@@ -237,7 +246,7 @@ def _build(trace: Trace, rows: list, what: str, line: Timeline, sample: int) -> 
     frames = [
         dict(
             name=str(t), traces=bar_indices,
-            data=[dict(type="bar", x=values[:, t], marker=dict(color=values[:, t]))
+            data=[dict(type="bar", x=values[:, t], marker=dict(color=values[:, t].tolist()))
                   for _, values, _ in rows],
             layout=dict(shapes=_cursor(t, len(rows), line.stride),
                         title=dict(text=_title(trace, t, what, line))),
