@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import itertools
 import json
 import os
 import platform
@@ -423,6 +424,71 @@ def measure_seq2seq_input(
     )  # fmt: skip
 
 
+#: Frame timestamps of a Plotly animation, collected in the page.
+FRAMES_JS = (
+    "() => { const d = document.querySelector('.stPlotlyChart .js-plotly-plot');"
+    " window.__frames = []; d.on('plotly_animatingframe',"
+    " () => window.__frames.push(performance.now())); }"
+)
+
+
+def measure_animation(browser, work: Path, timeout_ms: int) -> dict:
+    """(g) Issue 22: frames per second while playing (fast, 20/s asked) on the default and the
+    medium configuration, the websocket messages while playing, the bytes of each animation,
+    and the GIF export of the default LSTM(8) animation (in this process)."""
+    import rnnviz
+    from rnnviz.views import animation, export
+
+    out: dict = {}
+    app = start_server(ROOT / "app.py", work)
+    try:
+        app.wait_healthy()
+        medium = "&".join(f"{k}={v}" for k, v in MEDIUM.items())
+        for name, query in (("default", "play=true"), ("medium", f"play=true&{medium}")):
+            context = browser.new_context(viewport={"width": 1400, "height": 1400})
+            page = context.new_page()
+            messages = {"n": 0}
+
+            def watch(ws, messages=messages) -> None:
+                def count(_frame) -> None:
+                    messages["n"] += 1
+
+                ws.on("framereceived", count)
+                ws.on("framesent", count)
+
+            page.on("websocket", watch)
+            page.goto(f"{app.url}/?{query}")
+            page.get_by_text("frames, computed once on the server").wait_for(timeout=timeout_ms)
+            page.wait_for_timeout(1500)
+            page.evaluate(FRAMES_JS)
+            before = messages["n"]
+            page.get_by_text("fast (20/s)", exact=True).click()
+            page.wait_for_timeout(4000)
+            stamps = page.evaluate("() => window.__frames")
+            gaps = sorted(b - a for a, b in itertools.pairwise(stamps))
+            seconds = [sum(1 for t in stamps if s * 1000 <= t - stamps[0] < (s + 1) * 1000)
+                       for s in range(int((stamps[-1] - stamps[0]) // 1000))] if stamps else []
+            out[name] = {
+                "frames": len(stamps),
+                "fps_median": 1000 / gaps[len(gaps) // 2] if gaps else float("nan"),
+                "fps_slowest_second": min(seconds) if seconds else float("nan"),
+                "messages_while_playing": messages["n"] - before,
+            }
+            context.close()
+    finally:
+        app.stop()
+    for name, cfg in (("default", rnnviz.RunConfig()), ("medium", rnnviz.RunConfig(**MEDIUM))):
+        trace = rnnviz.run(cfg)
+        out[name]["bytes"] = len(animation.states(trace).to_json())
+    trace = rnnviz.run(rnnviz.RunConfig())
+    times = []
+    for _ in range(2):
+        result = export.animation(trace, "states", str(work / "bench.gif"))
+        times.append(result["seconds"])
+    out["gif_seconds"] = times
+    return out
+
+
 def cold_start(script: Path, browser, logdir: Path, timeout_ms: int) -> float:
     """Seconds from launching `streamlit run script` to its first chart drawn."""
     server = start_server(script, logdir)
@@ -639,6 +705,7 @@ def main() -> int:
         action="store_true",
         help="measure (c) and (d) only: the epoch scrubber and the Text page",
     )
+    parser.add_argument("--only-animation", action="store_true", help="measure (g) only")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
 
@@ -662,6 +729,18 @@ def main() -> int:
         info = machine_info(browser.version)
         print("machine:", json.dumps(info, indent=2))
 
+        played = measure_animation(browser, work, timeout_ms)
+        for name in ("default", "medium"):
+            p = played[name]
+            print(f"animation, {name}: {p['frames']} frames played, {p['fps_median']:.1f} fps "
+                  f"(median), slowest second {p['fps_slowest_second']} frames, "
+                  f"{p['messages_while_playing']} websocket messages while playing, "
+                  f"{p['bytes'] / 1e6:.2f} MB")  # fmt: skip
+        print("GIF of the default LSTM(8) animation (15 frames, 900 x 700): "
+              + ", ".join(f"{t:.1f} s" for t in played["gif_seconds"]))  # fmt: skip
+        if args.only_animation:
+            browser.close()
+            return 0
         rows.append(measure_scrubber(browser, work, args.changes, args.warmup, timeout_ms))
         if (ROOT / "assets" / "models" / "text_lstm.keras").exists():
             rows.append(measure_text_unit(browser, work, args.changes, args.warmup, timeout_ms))

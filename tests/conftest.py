@@ -32,7 +32,7 @@ atexit.register(shutil.rmtree, _own_tmp, ignore_errors=True)
 #: they never run beside each other.
 SERIAL = ("test_loader", "test_browser", "test_browser_pages", "test_browser_train",
           "test_replicas", "test_server_config", "test_training", "test_jobs",
-          "test_package", "test_animation")  # fmt: skip
+          "test_package", "test_animation", "test_browser_play")  # fmt: skip
 
 
 def pytest_collection_modifyitems(config, items):
