@@ -307,7 +307,11 @@ def epochs_ui(run: TrainingRun) -> None:
     trace = trace_at(run, epoch, FINDER_SAMPLES)
     states, gates, finder = st.tabs(["States", "Gates", "Which unit tracks what?"])
     with states:
-        st.plotly_chart(figures.state_heatmaps(trace, sample), key="fig_train_states")
+        if st.toggle("▶ Animate the epochs: 0 (before training) → the last", key="train_play",
+                     help="The same sample's h at every epoch, played by your browser."):
+            epochs_animation_ui(run, sample)
+        else:
+            st.plotly_chart(figures.state_heatmaps(trace, sample), key="fig_train_states")
     with gates:
         if trace.gates:
             st.caption("σ gates on a 0..1 scale; the tanh candidate on a scale centred on 0.")
@@ -334,6 +338,28 @@ def epochs_ui(run: TrainingRun) -> None:
             figures.unit_vs_latent(trace, latent, int(unit), sample, task.latent_name),
             key="fig_finder",
         )
+
+
+def epochs_animation_ui(run: TrainingRun, sample: int) -> None:
+    """h of one validation sample at every epoch, as frames the browser plays."""
+    from rnnviz.views import animation
+
+    memo = st.session_state.setdefault("train_animations", {})
+    key = (id(run), run.epochs_done, sample)
+    if key not in memo:
+        memo.clear()  # one animation per session: the run's, at its current epoch count
+        x = run.validation.x[:FINDER_SAMPLES]
+        with st.spinner("Tracing every epoch (once; then your browser plays them)…"):
+            traces = {e: run.trace(e, x) for e in range(run.epochs_done + 1)}
+        metric = run.metric_name
+        notes = {e: f"validation {metric} after this epoch: {run.history['val_metric'][e - 1]:.3f}"
+                 for e in range(1, run.epochs_done + 1)}  # fmt: skip
+        notes[0] = "before training"
+        memo[key] = animation.epochs(traces, sample, "h", notes)
+    fig = memo[key]
+    st.plotly_chart(fig, key="fig_train_play")
+    st.caption(f"{len(fig.frames)} epochs, played by your browser: ▶ play, ❚❚ pause, three "
+               "speeds, or drag the slider.")  # fmt: skip
 
 
 def comparison_ui(task: Task) -> None:

@@ -228,3 +228,29 @@ def test_make_a_gif_draws_it_in_the_background_then_offers_the_download(gif):
     download = at.get("download_button")
     assert [d.proto.label for d in download if "GIF" in d.proto.label] == ["Download the GIF"]
     assert job.result[:6] == b"GIF89a"
+
+
+def test_the_train_pages_epoch_animation_shows_h_at_every_epoch_of_the_checkpoint():
+    from rnnviz.sources.training.run import load_pretrained
+    from tests.test_train_page import open_train
+
+    at = open_train()
+    at.toggle(key="train_play").set_value(True).run()
+    assert not at.exception
+    fig = charts(at)["fig_train_play"]
+    run = load_pretrained("remember", "lstm")
+    x = run.validation.x[:64]
+    assert [f["name"] for f in fig["frames"]] == [str(e) for e in range(run.epochs_done + 1)]
+    for epoch in (0, 7, run.epochs_done):
+        shown = values(fig["frames"][epoch]["data"][0]["z"])
+        np.testing.assert_allclose(shown, run.trace(epoch, x).h[0, 0].T, rtol=1e-6)
+    assert "before training" in fig["frames"][0]["layout"]["title"]["text"]
+    assert "validation accuracy after this epoch" in fig["frames"][5]["layout"]["title"]["text"]
+
+
+def test_an_epochs_animation_of_many_epochs_strides_and_keeps_the_last():
+    trace = rnnviz.run(rnnviz.RunConfig(hidden_size=64, num_steps=100, num_batches=1))
+    fig = animation.epochs({e: trace for e in range(601)})
+    names = [int(f.name) for f in fig.frames]
+    assert names[-1] == 600 and len(names) <= animation.MAX_FRAMES
+    assert len(fig.to_json()) <= animation.MAX_BYTES

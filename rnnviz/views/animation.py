@@ -169,8 +169,8 @@ def _controls(line: Timeline, prefix: str) -> dict:
     ]  # fmt: skip
     return dict(
         updatemenus=[dict(type="buttons", direction="left", buttons=buttons, showactive=False,
-                          x=0, xanchor="left", y=-0.08, yanchor="top", pad=dict(t=8, r=8))],
-        sliders=[dict(steps=steps, active=0, x=0.42, len=0.58, y=-0.08, yanchor="top",
+                          x=0, xanchor="left", y=-0.15, yanchor="top", pad=dict(t=8, r=8))],
+        sliders=[dict(steps=steps, active=0, x=0.5, len=0.5, y=-0.15, yanchor="top",
                       currentvalue=dict(prefix=f"{prefix} = ", visible=True),
                       transition=dict(duration=0), pad=dict(t=8))],
     )  # fmt: skip
@@ -257,7 +257,7 @@ def _build(trace: Trace, rows: list, what: str, line: Timeline, sample: int) -> 
         title=dict(text=_title(trace, first, what, line)),
         shapes=_cursor(first, len(rows), line.stride),
         height=170 * len(rows) + 190,
-        margin=dict(t=90, b=120),
+        margin=dict(t=90, b=170),
         meta={"rnnviz_animation": {"steps": line.steps, "stride": line.stride,
                                    "sample": sample, "bars": bar_indices,
                                    "numbers": fixed + numbers_per_frame * len(line.steps)}},
@@ -329,3 +329,60 @@ def frame_figure(fig: go.Figure, index: int) -> go.Figure:
     layout = dict(spec["layout"], shapes=frame["layout"]["shapes"], title=frame["layout"]["title"],
                   updatemenus=[], sliders=[], margin=dict(t=90, b=60))  # fmt: skip
     return go.Figure(data=data, layout=layout, _validate=False)
+
+
+def epochs(traces: dict[int, Trace], sample: int = 0, state: str = "h",
+           notes: dict[int, str] | None = None) -> go.Figure:
+    """One state of one sample (units x steps) at every epoch of a training run: each frame
+    is the heatmap at that epoch, epoch 0 (before training) to the last.
+
+    Args:
+        traces: epoch -> the run's trace at that epoch on the same input.
+        notes: epoch -> a line under the title (the validation answer at that epoch).
+    """
+    if not traces:
+        raise ConfigError("traces", "none", "at least one epoch")
+    order = sorted(traces)
+    first = traces[order[0]]
+    sample = _check_sample(first, sample)
+    if state not in first.config.state_names:
+        raise ConfigError("state", state, f"one of {', '.join(first.config.state_names)}")
+    cfg = first.config
+    grids = {
+        e: np.ascontiguousarray(
+            traces[e].state(state)[:, sample].reshape(-1, cfg.hidden_size).T, np.float32)
+        for e in order
+    }  # fmt: skip
+    per_epoch = grids[order[0]].size
+    fits = max(1, (MAX_BYTES - 40_000) // (per_epoch * BYTES_PER_NUMBER + 1500))
+    stride = max(1, math.ceil(len(order) / min(MAX_FRAMES, fits)))
+    shown = order[::stride]
+    if shown[-1] != order[-1]:
+        shown.append(order[-1])  # the trained network is always the last frame
+    limit = max(float(np.abs(g).max()) for g in grids.values()) or 1.0
+    notes = notes or {}
+    every = f" (every {ordinal(stride)} epoch)" if stride > 1 else ""
+
+    def title(e: int) -> str:
+        return (f"{STATE_TITLES[state]} of sample {sample} at epoch {e}{every}"
+                f"<br><sup>{notes.get(e, ' ')}</sup>")  # fmt: skip
+
+    steps = grids[order[0]].shape[1]
+    data = [dict(
+        type="heatmap", z=grids[shown[0]], x=np.arange(steps), y=np.arange(cfg.hidden_size),
+        zmin=-limit, zmax=limit, colorscale=DIVERGING_COLOURS,
+        colorbar=dict(title=dict(text="value")),
+        hovertemplate="step %{x}<br>unit %{y}<br>%{z:.6f}<extra></extra>",
+    )]  # fmt: skip
+    frames = [dict(name=str(e), traces=[0], data=[dict(type="heatmap", z=grids[e])],
+                   layout=dict(title=dict(text=title(e)))) for e in shown]  # fmt: skip
+    line = Timeline(shown, stride, len(order))
+    layout = dict(
+        title=dict(text=title(shown[0])),
+        xaxis=dict(title=dict(text="time step")), yaxis=dict(title=dict(text="unit")),
+        height=max(28 * cfg.hidden_size, 200) + 260, margin=dict(t=90, b=170),
+        meta={"rnnviz_animation": {"steps": shown, "stride": stride, "sample": sample,
+                                   "bars": [0], "numbers": per_epoch * (len(shown) + 1)}},
+        **_controls(line, "epoch"),
+    )  # fmt: skip
+    return go.Figure(data=data, layout=layout, frames=frames, _validate=False)
