@@ -254,3 +254,11 @@ def test_an_epochs_animation_of_many_epochs_strides_and_keeps_the_last():
     names = [int(f.name) for f in fig.frames]
     assert names[-1] == 600 and len(names) <= animation.MAX_FRAMES
     assert len(fig.to_json()) <= animation.MAX_BYTES
+
+
+def test_an_mp4_without_an_encoder_is_refused_with_what_to_install(tmp_path, monkeypatch):
+    from rnnviz.views import export
+
+    monkeypatch.setattr(export, "mp4_available", lambda: False)
+    with pytest.raises(ConfigError, match="pip install imageio-ffmpeg"):
+        export.animation(rnnviz.run(rnnviz.RunConfig()), "states", str(tmp_path / "a.mp4"))

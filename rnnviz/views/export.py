@@ -80,6 +80,11 @@ def animation(
     target = Path(path)
     if target.suffix.lower() not in (".gif", ".mp4"):
         raise ConfigError("path", target.name, "a .gif or .mp4 file name")
+    if target.suffix.lower() == ".mp4" and not mp4_available():
+        raise ConfigError(
+            "path", target.name,
+            "a .gif: MP4 needs an encoder imageio can use (pip install imageio-ffmpeg)",
+        )  # fmt: skip
     start = time.perf_counter()
     fig = A.VIEWS[view](trace, sample)
     indices = list(range(0, len(fig.frames), every))
@@ -118,3 +123,10 @@ def gif_every(cfg) -> int:
     """The `every` that keeps a configuration's animation within MAX_EXPORT_FRAMES."""
     steps = cfg.num_batches * cfg.num_steps
     return max(1, -(-steps // MAX_EXPORT_FRAMES))
+
+
+def mp4_available() -> bool:
+    """Whether imageio has an MP4 encoder here (imageio-ffmpeg or PyAV installed)."""
+    import importlib.util
+
+    return any(importlib.util.find_spec(name) for name in ("imageio_ffmpeg", "av"))
