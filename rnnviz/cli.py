@@ -121,7 +121,12 @@ def port_number(text: str) -> int:
 def check_path(text: str) -> Path:
     """The path `open` was given, checked as the page will check it; CommandError if not."""
     from rnnviz.sources.recorded.store import RunRefused, check_folder
-    from rnnviz.sources.usermodels.modelfile import ModelRefused, check_bytes, max_model_bytes
+    from rnnviz.sources.usermodels.modelfile import (
+        ModelRefused,
+        check_bytes,
+        check_size,
+        max_model_bytes,
+    )
 
     path = Path(text).expanduser().resolve()
     if not path.exists():
@@ -135,13 +140,8 @@ def check_path(text: str) -> Path:
     if path.suffix.lower() not in (".keras", ".h5"):
         raise CommandError(f"{text}: not a .keras or .h5 model file, nor a recorded run folder")
     limit = max_model_bytes()
-    size = path.stat().st_size
     try:
-        if size > limit:
-            raise ModelRefused(
-                f"the file is {size / 2**20:.1f} MB; at most {limit / 2**20:.0f} MB is "
-                "allowed (RNNVIZ_MAX_MODEL_MB)"
-            )
+        check_size(path.stat().st_size, limit)  # before reading a file that may be huge
         check_bytes(path.read_bytes(), limit)
     except ModelRefused as refused:
         raise CommandError(f"{text}: {refused}") from None

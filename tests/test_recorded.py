@@ -342,3 +342,10 @@ def test_a_full_disk_stops_the_recording_but_not_the_training(tmp_path, monkeypa
     assert len(history.history["loss"]) == 4
     assert "No space left on device" in capfd.readouterr().err
     assert rnnviz.open_run(tmp_path / "r").epochs[0] == 0
+
+
+def test_predict_is_the_models_output_with_that_epochs_weights(lstm_run):
+    run = rnnviz.open_run(lstm_run)
+    x = run.inputs[0]
+    np.testing.assert_allclose(run.predict(1), np.asarray(run.model(1)(x)), rtol=1e-6)
+    assert not np.allclose(run.predict(0), run.predict(3))
