@@ -224,7 +224,7 @@ def play_ui() -> bool:
         "▶ Animate: step by step, played by your browser",
         key="play",
         bind=BIND,
-        help="A cursor sweeps the heatmaps; beside them the vectors at the cursor as bars. "
+        help="A cursor sweeps the heatmaps; beside them the vectors at the cursor, as markers. "
         "Play, pause, speed and the frame slider run in your browser: no round trip per frame.",
     )
 

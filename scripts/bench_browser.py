@@ -433,7 +433,7 @@ FRAMES_JS = (
 
 
 def measure_animation(browser, work: Path, timeout_ms: int) -> dict:
-    """(g) Issue 22: frames per second while playing (fast, 20/s asked) on the default and the
+    """(g) Issue 22: frames per second while playing (fast, 30/s asked) on the default and the
     medium configuration, the websocket messages while playing, the bytes of each animation,
     and the GIF export of the default LSTM(8) animation (in this process)."""
     import rnnviz
@@ -462,7 +462,7 @@ def measure_animation(browser, work: Path, timeout_ms: int) -> dict:
             page.wait_for_timeout(1500)
             page.evaluate(FRAMES_JS)
             before = messages["n"]
-            page.get_by_text("fast (20/s)", exact=True).click()
+            page.get_by_text("fast (30/s)", exact=True).click()
             page.wait_for_timeout(4000)
             stamps = page.evaluate("() => window.__frames")
             gaps = sorted(b - a for a, b in itertools.pairwise(stamps))

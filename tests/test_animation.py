@@ -32,7 +32,7 @@ def test_every_states_frame_holds_h_c_and_x_of_its_step(trace):
     for frame in fig["frames"]:
         t = int(frame["name"])
         batch, step = divmod(t, cfg.num_steps)
-        h, c, x = (values(d["x"]) for d in frame["data"])
+        h, c, x = (values(d["x"]) for d in frame["data"][:3])
         np.testing.assert_array_equal(h, trace.h[batch, 1, step])
         np.testing.assert_array_equal(c, trace.c[batch, 1, step])
         np.testing.assert_array_equal(x, trace.inputs[batch, 1, step])
@@ -42,41 +42,68 @@ def test_every_gates_frame_holds_the_gate_vectors_of_its_step(trace):
     fig = spec(animation.gates(trace, sample=0))
     for frame in fig["frames"]:
         batch, step = divmod(int(frame["name"]), trace.config.num_steps)
-        shown = [values(d["x"]) for d in frame["data"]][:4]
+        shown = [values(d["x"]) for d in frame["data"][:4]]
         for name, bars in zip(trace.gates, shown, strict=True):
             np.testing.assert_array_equal(bars, trace.gates[name][batch, 0, step])
 
 
-def test_the_frames_replace_only_the_bars_and_the_heatmaps_stay_the_whole_trace(trace):
+def words(frame_or_figure: dict) -> str:
+    """The line of words over the heatmaps (the last trace: a frame's or the figure's)."""
+    return frame_or_figure["data"][-1]["text"][0]
+
+
+def test_the_frames_change_only_scatter_traces_and_the_heatmaps_are_images(trace):
     fig = spec(animation.states(trace, sample=0))
-    bars = fig["layout"]["meta"]["rnnviz_animation"]["bars"]
-    assert all(frame["traces"] == bars for frame in fig["frames"])
-    assert [fig["data"][i]["type"] for i in bars] == ["bar", "bar", "bar"]
-    h_heatmap = values(fig["data"][0]["z"])
-    np.testing.assert_array_equal(h_heatmap, trace.h[:, 0].reshape(-1, 4).T)
+    assert all(frame["traces"] == list(range(10)) for frame in fig["frames"])
+    assert {d["type"] for d in fig["data"]} == {"scatter"}
+    assert fig["layout"]["updatemenus"][0]["buttons"][0]["args"][1]["frame"]["redraw"] is False
+    assert len(fig["layout"]["images"]) == 3
+
+
+def test_the_h_image_shows_h_on_the_diverging_scale_cell_by_cell(trace):
+    import base64
+    import io
+
+    from PIL import Image
+    from plotly.colors import get_colorscale, sample_colorscale, unlabel_rgb
+
+    fig = spec(animation.states(trace, sample=1))
+    source = fig["layout"]["images"][0]["source"]
+    pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(source.split(",", 1)[1]))))
+    h = trace.h[:, 1].reshape(-1, 4).T  # (units, steps)
+    units, steps = h.shape
+    down, across = pixels.shape[0] // units, pixels.shape[1] // steps
+    limit = np.abs(h).max()
+    for unit, step in [(0, 0), (3, 7), (2, 14)]:
+        drawn = pixels[(units - 1 - unit) * down + down // 2, step * across + across // 2]
+        position = (h[unit, step] + limit) / (2 * limit)
+        expected = unlabel_rgb(sample_colorscale(get_colorscale("RdBu_r"), [position])[0])
+        assert np.abs(drawn.astype(int) - np.array(expected)).max() <= 3, (unit, step)
 
 
 def test_the_cursor_of_frame_t_is_on_column_t_in_every_row(trace):
     fig = spec(animation.states(trace))
     frame = fig["frames"][7]
-    assert {(s["x0"], s["x1"]) for s in frame["layout"]["shapes"]} == {(6.5, 7.5)}
-    assert [s["xref"] for s in frame["layout"]["shapes"]] == ["x", "x3", "x5"]
+    cursors = frame["data"][6:9]
+    assert [min(c["x"]) for c in cursors] == [6.5, 6.5, 6.5]
+    assert [max(c["x"]) for c in cursors] == [7.5, 7.5, 7.5]
+    assert [fig["data"][i]["xaxis"] for i in range(6, 9)] == ["x", "x3", "x5"]
 
 
 @pytest.mark.parametrize(
-    "t,words",
+    "t,text",
     [(0, "starts from the initial state"), (5, "batch 0's final state is carried over"),
      (10, "reset_states() before this batch"), (6, "")],
 )  # fmt: skip
-def test_a_frame_at_a_batch_boundary_says_where_the_state_came_from(trace, t, words):
-    title = spec(animation.states(trace))["frames"][t]["layout"]["title"]["text"]
-    assert (words in title) if words else "<sup> </sup>" in title
+def test_a_frame_at_a_batch_boundary_says_where_the_state_came_from(trace, t, text):
+    line = words(spec(animation.states(trace))["frames"][t])
+    assert (text in line) if text else "<sup> </sup>" in line
 
 
 def test_a_layer_that_is_not_stateful_starts_every_batch_again():
     trace = rnnviz.run(rnnviz.RunConfig(stateful=False))
-    title = spec(animation.states(trace))["frames"][5]["layout"]["title"]["text"]
-    assert "not stateful: the batch starts again from the initial state" in title
+    line = words(spec(animation.states(trace))["frames"][5])
+    assert "not stateful: the batch starts again from the initial state" in line
 
 
 def test_a_long_trace_is_strided_within_the_byte_and_frame_bounds_and_says_so():
@@ -87,7 +114,7 @@ def test_a_long_trace_is_strided_within_the_byte_and_frame_bounds_and_says_so():
     assert len(fig.to_json()) <= animation.MAX_BYTES
     assert 2 <= stride <= 4 and len(fig.frames) <= animation.MAX_FRAMES
     assert meta["steps"] == list(range(0, 1000, stride))
-    assert f"(every {animation.ordinal(stride)} step)" in fig.layout.title.text
+    assert f"(every {animation.ordinal(stride)} step)" in fig.data[-1].text[0]
 
 
 def test_a_default_trace_is_not_strided():
@@ -105,7 +132,7 @@ def test_the_play_button_animates_from_the_current_frame_without_redrawing(trace
     play = fig["layout"]["updatemenus"][0]["buttons"][0]
     assert play["method"] == "animate" and play["args"][0] is None
     assert play["args"][1]["fromcurrent"] is True
-    assert play["args"][1]["frame"] == {"duration": 200.0, "redraw": True}
+    assert play["args"][1]["frame"] == {"duration": 200.0, "redraw": False}
     slider = fig["layout"]["sliders"][0]
     assert [s["args"][0] for s in slider["steps"]] == [[str(t)] for t in range(15)]
 
@@ -114,8 +141,8 @@ def test_frame_figure_is_the_still_picture_of_that_frame(trace):
     fig = animation.states(trace, sample=1)
     still = spec(animation.frame_figure(fig, 9))
     batch, step = divmod(9, 5)
-    np.testing.assert_array_equal(values(still["data"][1]["x"]), trace.h[batch, 1, step])
-    assert still["layout"]["shapes"][0]["x0"] == 8.5
+    np.testing.assert_array_equal(values(still["data"][0]["x"]), trace.h[batch, 1, step])
+    assert min(still["data"][6]["x"]) == 8.5
     assert not still["layout"]["updatemenus"] and "frames" not in still
 
 

@@ -17,12 +17,15 @@ page = test_browser.page
 pytestmark = pytest.mark.browser
 
 LAST_FRAME = "batch 2, step 4"
+#: The line of words over the heatmaps: the figure's last trace, as drawn.
 TITLE_JS = (
-    "() => document.querySelector('.stPlotlyChart .js-plotly-plot').layout.title.text"
+    "() => { const d = document.querySelector('.stPlotlyChart .js-plotly-plot');"
+    " return d._fullData[d._fullData.length - 1].text[0]; }"
 )
+#: The values at the cursor of h (the first trace: its markers), as drawn.
 BARS_JS = (
     "() => { const d = document.querySelector('.stPlotlyChart .js-plotly-plot');"
-    " return Array.from(d._fullData[1].x); }"
+    " return Array.from(d._fullData[0].x); }"
 )
 
 
@@ -56,7 +59,7 @@ def test_play_advances_the_frames_with_no_websocket_message(page):
     counts = open_animation(page)
     first = page.evaluate(TITLE_JS)
     before = counts["messages"]
-    page.get_by_text("fast (20/s)", exact=True).click()
+    page.get_by_text("fast (30/s)", exact=True).click()
     played_to_the_end(page)
     assert page.evaluate(TITLE_JS) != first
     assert counts["messages"] == before
@@ -74,7 +77,7 @@ def test_pause_stays_on_its_frame(page):
 
 def test_the_bars_drawn_at_the_last_frame_are_h_at_the_last_step(page):
     open_animation(page)
-    page.get_by_text("fast (20/s)", exact=True).click()
+    page.get_by_text("fast (30/s)", exact=True).click()
     played_to_the_end(page)
     trace = rnnviz.run(rnnviz.RunConfig())
     drawn = page.evaluate(BARS_JS)

@@ -3,9 +3,10 @@
     fig = animation.states(trace, sample=0)     # ▶ h_t, c_t and x_t step by step
     fig = animation.gates(trace, sample=0)      # ▶ every gate vector at the cursor, 0..1
 
-The still heatmaps (units x time, batches end to end) are drawn once; each frame moves a
-cursor over them and replaces only the bars beside them: the state vector at the cursor
-(h_t, and c_t for an LSTM; the gates for `gates`) and the input x_t. At a batch boundary
+The heatmaps (units x time, batches end to end) are drawn once, as images; each frame
+moves a cursor over them and replaces only the values beside them: the state vector at the
+cursor (h_t, and c_t for an LSTM; the gates for `gates`) and the input x_t, as markers on
+sticks. At a batch boundary
 the frame says where the batch's state came from: carried over (stateful), reset, or the
 initial state. Play, pause, the speed and the frame slider are Plotly's own (`animate`):
 the browser plays the frames, the server sends them once and nothing per frame.
@@ -16,6 +17,8 @@ of JSON); past either it strides over time and its title says "every k-th step".
 
 from __future__ import annotations
 
+import base64
+import io
 import math
 from dataclasses import dataclass
 
@@ -36,7 +39,7 @@ from rnnviz.views.figures.common import (
 MAX_BYTES = 3 * 2**20
 MAX_FRAMES = 600
 #: Frames per second the speed buttons offer; the middle one is "1×".
-SPEEDS = {"slow": 2, "1×": 5, "fast": 20}
+SPEEDS = {"slow": 2, "1×": 5, "fast": 30}
 FPS_RANGE = (1, 30)
 #: Exported images: width and height in pixels.
 SIZE_RANGE = (200, 2000)
@@ -123,46 +126,32 @@ def _axis(kind: str, number: int, in_layout: bool = False) -> str:
     return f"{kind}axis{suffix}" if in_layout else f"{kind}{suffix}"
 
 
-def _cursor(t_column: int, rows: int, stride: int = 1) -> list[dict]:
-    """A rectangle over every heatmap row around the cursor's step."""
-    return [
-        dict(
-            type="rect", xref=_axis("x", 2 * r - 1), yref=_axis("y", 2 * r - 1) + " domain",
-            x0=t_column - stride / 2, x1=t_column + stride / 2, y0=0, y1=1,
-            line=dict(color="black", width=2), fillcolor="rgba(0,0,0,0)",
-        )
-        for r in range(1, rows + 1)
-    ]  # fmt: skip
-
-
-def _controls(line: Timeline, prefix: str) -> dict:
+def _controls(line: Timeline, prefix: str, redraw: bool = True) -> dict:
     """Play / pause / speed buttons and the frame slider, as Plotly layout.
 
-    Every frame redraws the figure (`redraw=True`): plotly.js's fast path (`redraw=False`)
-    animates scatter traces only and blanks heatmaps (tried: with bars, with scatter
-    "lollipops" and a scatter cursor, with and without a layout in the frames). Measured in
-    headless Chromium: about 11 frames per second on the default LSTM(8), 5 on a 64-unit,
-    300-step trace (docs/performance-browser.md)."""
+    `redraw=False` is plotly.js's fast path: it restyles the scatter traces a frame names
+    and blanks any heatmap trace, so the time animations draw their heatmaps as layout
+    images. The epochs animation replaces a heatmap's values per frame and redraws."""
 
     def play(fps: float) -> dict:
         ms = 1000 / fps
         return dict(
             method="animate",
-            args=[None, dict(frame=dict(duration=ms, redraw=True), transition=dict(duration=0),
+            args=[None, dict(frame=dict(duration=ms, redraw=redraw), transition=dict(duration=0),
                              fromcurrent=True, mode="immediate")],
         )  # fmt: skip
 
     buttons = [dict(label="▶ play", **play(SPEEDS["1×"]))]
     buttons.append(
         dict(label="❚❚ pause", method="animate",
-             args=[[None], dict(frame=dict(duration=0, redraw=True), mode="immediate",
+             args=[[None], dict(frame=dict(duration=0, redraw=redraw), mode="immediate",
                                 transition=dict(duration=0))])
     )  # fmt: skip
     buttons += [dict(label=f"{name} ({fps}/s)", **play(fps)) for name, fps in SPEEDS.items()]
     steps = [
         dict(
             method="animate", label=str(t),
-            args=[[str(t)], dict(mode="immediate", frame=dict(duration=0, redraw=True),
+            args=[[str(t)], dict(mode="immediate", frame=dict(duration=0, redraw=redraw),
                                  transition=dict(duration=0))],
         )
         for t in line.steps
@@ -204,65 +193,136 @@ def _animated(
         line = timeline(total, numbers_per_frame, line.stride + 1)
 
 
+def _image(values: np.ndarray, lo: float, hi: float, colours: list, steps: np.ndarray) -> str:
+    """The heatmap of `values` at `steps` as a PNG data URI, one flat block per cell (row 0
+    at the bottom): a layout image stays on screen while the frames play, where a heatmap
+    trace would make every frame redraw it."""
+    from PIL import Image
+    from plotly.colors import sample_colorscale, unlabel_rgb
+
+    palette = np.array(
+        [unlabel_rgb(c) for c in sample_colorscale(colours, np.linspace(0, 1, 256))], np.uint8
+    )
+    cells = values[:, steps]
+    index = np.clip(np.rint((cells - lo) / (hi - lo) * 255), 0, 255).astype(np.intp)
+    rows, columns = cells.shape
+    across = max(1, min(12, -(-900 // columns)))  # blocks of several pixels: no blur
+    down = max(1, min(24, -(-300 // rows)))
+    pixels = np.repeat(np.repeat(palette[index[::-1]], down, axis=0), across, axis=1)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG", optimize=False)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def _lollipop(values: np.ndarray) -> tuple[list, list]:
+    """One horizontal segment per row, from 0 to the value (a bar drawn as a scatter line)."""
+    x: list = []
+    y: list = []
+    for row, value in enumerate(np.round(values.astype(np.float64), 5).tolist()):
+        x += [0.0, value, None]
+        y += [row, row, None]
+    return x, y
+
+
+def _colour(values: np.ndarray) -> list[float]:
+    """Marker colours (4 decimals are plenty for a colour; the exact values are the x)."""
+    return np.round(values.astype(np.float64), 4).tolist()
+
+
+def _cursor_path(t: int, rows: int, stride: int) -> tuple[list, list]:
+    half = stride / 2
+    return [t - half, t + half, t + half, t - half, t - half], [-0.5, -0.5, rows - 0.5,
+                                                                rows - 0.5, -0.5]  # fmt: skip
+
+
 def _build(trace: Trace, rows: list, what: str, line: Timeline, sample: int) -> go.Figure:
+    """The figure: each heatmap a layout image with a cursor over it, its column at the
+    cursor as a lollipop chart, and a line of words; a frame changes only those scatter
+    traces, so plotly.js plays it without redrawing the images (`redraw=False`)."""
     numbers_per_frame = sum(values.shape[0] for _, values, _ in rows)
     shown = np.array(line.steps)
-    fixed = numbers_per_frame * len(shown)
     grid = make_subplots(
         rows=len(rows), cols=2, column_widths=[0.74, 0.26], horizontal_spacing=0.1,
         vertical_spacing=0.14 / max(len(rows) - 1, 1) + 0.06,
         subplot_titles=[title for name, _, _ in rows for title in (name, f"{name} at the cursor")],
     )  # fmt: skip
     layout = grid.layout.to_plotly_json()
-    data: list[dict] = []
-    bar_indices = []
     first = line.steps[0]
+    half = line.stride / 2
+    images, markers, sticks, cursors = [], [], [], []
     for r, (name, values, sigmoid) in enumerate(rows, start=1):
         left, right = 2 * r - 1, 2 * r
+        count = values.shape[0]
         limit = 1.0 if sigmoid else float(np.abs(values).max()) or 1.0
         lo, hi = (0.0, 1.0) if sigmoid else (-limit, limit)
         colours = GATE_COLOURS if sigmoid else DIVERGING_COLOURS
-        data.append(dict(
-            type="heatmap", z=values[:, shown], x=shown, y=np.arange(values.shape[0]),
-            zmin=lo, zmax=hi, colorscale=colours, showscale=False,
-            xaxis=_axis("x", left), yaxis=_axis("y", left),
-            hovertemplate=f"{name}<br>t %{{x}}<br>row %{{y}}<br>%{{z:.6f}}<extra></extra>",
+        images.append(dict(
+            source=_image(values, lo, hi, colours, shown), xref=_axis("x", left),
+            yref=_axis("y", left), x=shown[0] - half, y=count - 0.5,
+            sizex=len(shown) * line.stride, sizey=count, sizing="stretch", layer="below",
         ))  # fmt: skip
-        data.append(dict(
-            type="bar", orientation="h", x=values[:, first], y=np.arange(values.shape[0]),
-            name=name, showlegend=False, xaxis=_axis("x", right), yaxis=_axis("y", right),
-            marker=dict(color=values[:, first].tolist(), cmin=lo, cmax=hi, colorscale=colours),
+        markers.append(dict(
+            type="scatter", mode="markers", x=values[:, first], y=np.arange(count),
+            name=name, xaxis=_axis("x", right), yaxis=_axis("y", right),
+            marker=dict(color=_colour(values[:, first]), cmin=lo, cmax=hi, colorscale=colours,
+                        size=9, line=dict(color="#333", width=0.5)),
             hovertemplate=f"{name}<br>row %{{y}}<br>%{{x:.6f}}<extra></extra>",
         ))  # fmt: skip
-        bar_indices.append(len(data) - 1)
-        layout[_axis("x", right, True)].update(range=[lo * 1.05, hi * 1.05])
-        layout[_axis("y", right, True)].update(range=[-0.5, values.shape[0] - 0.5])
+        x, y = _lollipop(values[:, first])
+        sticks.append(dict(
+            type="scatter", mode="lines", x=x, y=y, xaxis=_axis("x", right),
+            yaxis=_axis("y", right), line=dict(color="#777", width=3), hoverinfo="skip",
+        ))  # fmt: skip
+        x, y = _cursor_path(first, count, line.stride)
+        cursors.append(dict(
+            type="scatter", mode="lines", x=x, y=y, xaxis=_axis("x", left),
+            yaxis=_axis("y", left), line=dict(color="black", width=2), hoverinfo="skip",
+        ))  # fmt: skip
+        layout[_axis("x", left, True)].update(range=[shown[0] - half, shown[-1] + half])
         layout[_axis("y", left, True)].update(
-            title=dict(text="unit" if r < len(rows) else "feature")
+            range=[-0.5, count - 0.5], title=dict(text="unit" if r < len(rows) else "feature")
         )
+        layout[_axis("x", right, True)].update(range=[lo * 1.05, hi * 1.05], zeroline=True)
+        layout[_axis("y", right, True)].update(range=[-0.5, count - 0.5])
     layout[_axis("x", 2 * len(rows) - 1, True)].update(
         title=dict(text="time step t (batches end to end)")
     )
-    frames = [
-        dict(
-            name=str(t), traces=bar_indices,
-            data=[dict(type="bar", x=values[:, t], marker=dict(color=values[:, t].tolist()))
-                  for _, values, _ in rows],
-            layout=dict(shapes=_cursor(t, len(rows), line.stride),
-                        title=dict(text=_title(trace, t, what, line))),
-        )
-        for t in line.steps
-    ]  # fmt: skip
+    top = rows[0][1].shape[0]
+
+    def words(t: int) -> dict:
+        return dict(type="scatter", mode="text", x=[shown[0] - half], y=[top - 0.5],
+                    text=[_title(trace, t, what, line)], textposition="top right",
+                    cliponaxis=False, xaxis="x", yaxis="y", hoverinfo="skip",
+                    textfont=dict(size=14))  # fmt: skip
+
+    data = [*markers, *sticks, *cursors, words(first)]
+    count_rows = len(rows)
+    frames = []
+    for t in line.steps:
+        changed = []
+        for _, values, _ in rows:
+            changed.append(dict(type="scatter", x=values[:, t],
+                                marker=dict(color=_colour(values[:, t]))))  # fmt: skip
+        for _, values, _ in rows:
+            x, _ = _lollipop(values[:, t])
+            changed.append(dict(type="scatter", x=x))
+        for _, values, _ in rows:
+            x, _ = _cursor_path(t, values.shape[0], line.stride)
+            changed.append(dict(type="scatter", x=x))
+        changed.append(dict(type="scatter", text=[_title(trace, t, what, line)]))
+        frames.append(dict(name=str(t), traces=list(range(3 * count_rows + 1)), data=changed))
     layout.update(
-        title=dict(text=_title(trace, first, what, line)),
-        shapes=_cursor(first, len(rows), line.stride),
+        images=images,
+        showlegend=False,
         height=170 * len(rows) + 190,
-        margin=dict(t=90, b=170),
+        margin=dict(t=110, b=170),
         meta={"rnnviz_animation": {"steps": line.steps, "stride": line.stride,
-                                   "sample": sample, "bars": bar_indices,
-                                   "numbers": fixed + numbers_per_frame * len(line.steps)}},
-        **_controls(line, "t"),
+                                   "sample": sample, "bars": list(range(count_rows)),
+                                   "numbers": 4 * numbers_per_frame * len(line.steps)}},
+        **_controls(line, "t", redraw=False),
     )  # fmt: skip
+    for annotation in layout.get("annotations", []):  # the subplot titles, above the words
+        annotation["yshift"] = annotation.get("yshift", 0) + (22 if annotation["y"] > 0.9 else 0)
     return go.Figure(data=data, layout=layout, frames=frames, _validate=False)
 
 
@@ -318,16 +378,18 @@ VIEWS = {"states": states, "gates": gates}
 
 
 def frame_figure(fig: go.Figure, index: int) -> go.Figure:
-    """The still figure of frame `index`: the frame's bars, cursor and title applied, the
+    """The still figure of frame `index`: the frame's traces and layout applied, the
     controls removed (what an exported image of that frame shows)."""
     spec = fig.to_plotly_json()
     frame = spec["frames"][index]
     data = [dict(d) for d in spec["data"]]
-    for trace_index, bars in zip(frame["traces"], frame["data"], strict=True):
-        data[trace_index]["x"] = bars["x"]
-        data[trace_index]["marker"] = {**data[trace_index]["marker"], **bars["marker"]}
-    layout = dict(spec["layout"], shapes=frame["layout"]["shapes"], title=frame["layout"]["title"],
-                  updatemenus=[], sliders=[], margin=dict(t=90, b=60))  # fmt: skip
+    for trace_index, changed in zip(frame["traces"], frame["data"], strict=True):
+        merged = {**data[trace_index], **changed}
+        if "marker" in changed:
+            merged["marker"] = {**data[trace_index].get("marker", {}), **changed["marker"]}
+        data[trace_index] = merged
+    layout = {**spec["layout"], **frame.get("layout", {}), "updatemenus": [], "sliders": []}
+    layout["margin"] = {**layout.get("margin", {}), "b": 60}
     return go.Figure(data=data, layout=layout, _validate=False)
 
 
