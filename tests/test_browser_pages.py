@@ -88,8 +88,13 @@ def test_text_page_escapes_pasted_html_ranks_units_hovers_and_generates(page):
     # Hover a character: the tooltip shows the unit's value and five next-character guesses.
     chart = page.locator(".stPlotlyChart").first
     hover = page.locator(".hoverlayer .hovertext")
-    for attempt in range(3):  # a chart redrawn under the pointer drops its tooltip: again
-        box = chart.locator(".nsewdrag").first.bounding_box()
+    for attempt in range(5):  # a chart redrawn under the pointer drops its tooltip: again
+        drag = chart.locator(".nsewdrag").first
+        drag.wait_for(state="visible", timeout=30_000)
+        box = drag.bounding_box()
+        if box is None:  # replaced between the wait and the measure (a redraw)
+            page.wait_for_timeout(500)
+            continue
         page.mouse.move(box["x"] + 12 + attempt, box["y"] + 10)
         try:
             expect(hover).to_contain_text("next:", timeout=10_000)
