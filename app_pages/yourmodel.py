@@ -481,23 +481,31 @@ def input_key(xs: list[np.ndarray]) -> tuple:
     return (*((x.shape, str(x.dtype)) for x in xs), digest)
 
 
-def cached_trace(model, digest: str, path: str, xs: list[np.ndarray]) -> rnnviz.Trace:
-    key = (digest, path, input_key(xs))
+def kept_trace(key: tuple, compute) -> rnnviz.Trace:
+    """The trace under `key` in the shared byte-bounded cache, computed on a miss."""
     cache = shared_cache("model_traces")
     trace = cache.get(key)
     if trace is None:
-        trace = rnnviz.trace_model(model, xs[0] if len(xs) == 1 else list(xs), path)
+        trace = compute()
         cache.put(key, trace)
     return trace
 
 
-def trace_for(model, digest: str, path: str, xs: list[np.ndarray]) -> rnnviz.Trace:
-    key = (digest, path, input_key(xs))
-    trace = cached_trace(model, digest, path, xs)
+def cached_trace(model, digest: str, path: str, xs: list[np.ndarray]) -> rnnviz.Trace:
+    x = xs[0] if len(xs) == 1 else list(xs)
+    return kept_trace((digest, path, input_key(xs)), lambda: rnnviz.trace_model(model, x, path))
+
+
+def for_why(key: tuple, xs: list[np.ndarray], **kept) -> None:
+    """The Why page analyses "the layer on the Your model page": the session keeps the
+    cache keys and a label, not the trace, the model or the input."""
     shared_cache("model_inputs").put(key, xs[0] if len(xs) == 1 else list(xs))
-    # The Why page analyses "the layer on the Your model page": the session keeps the
-    # cache keys and a label, not the trace, the model or the input.
-    st.session_state[WHY_KEY] = {"key": key, "label": path, "digest": digest, "path": path}
+    st.session_state[WHY_KEY] = {"key": key, **kept}
+
+
+def trace_for(model, digest: str, path: str, xs: list[np.ndarray]) -> rnnviz.Trace:
+    trace = cached_trace(model, digest, path, xs)
+    for_why((digest, path, input_key(xs)), xs, label=path, digest=digest, path=path)
     return trace
 
 
@@ -640,16 +648,10 @@ def run_trace(
     run: RecordedRun, run_key: tuple, epoch: int, path: str, xs: list[np.ndarray]
 ) -> rnnviz.Trace:
     key = (run.digest, epoch, path, input_key(xs))
-    cache = shared_cache("model_traces")
-    trace = cache.get(key)
-    if trace is None:
-        trace = run.trace(epoch, path, xs[0] if len(xs) == 1 else list(xs))
-        cache.put(key, trace)
-    shared_cache("model_inputs").put(key, xs[0] if len(xs) == 1 else list(xs))
-    st.session_state[WHY_KEY] = {
-        "key": key, "label": f"{path} at epoch {epoch}", "digest": run.digest, "path": path,
-        "run_key": run_key, "epoch": epoch,
-    }  # fmt: skip
+    x = xs[0] if len(xs) == 1 else list(xs)
+    trace = kept_trace(key, lambda: run.trace(epoch, path, x))
+    for_why(key, xs, label=f"{path} at epoch {epoch}", digest=run.digest, path=path,
+            run_key=run_key, epoch=epoch)  # fmt: skip
     return trace
 
 
