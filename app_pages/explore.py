@@ -258,11 +258,16 @@ def animation_ui(cfg: rnnviz.RunConfig, trace: rnnviz.Trace, sample: int, view: 
 def gif_ui(cfg: rnnviz.RunConfig, sample: int, view: str) -> None:
     """"Make a GIF": drawn in the background (the shared job queue), then downloaded."""
     from rnnviz.serving.jobs import default_registry
+    from rnnviz.views import render
 
+    # One browser for the whole server, opened now (in the background) so that the GIF
+    # asked for next does not wait for Chromium and plotly.js; it closes when idle.
+    render.default_renderer.warm_up()
     key = f"gif_{view}"
     if st.button("Make a GIF for slides", key=f"{key}_make",
-                 help="Every frame drawn by Plotly's image export (Chromium), 900 × 700 px, "
-                 "5 frames a second; a few seconds in the background."):  # fmt: skip
+                 help="The page's own frames, played by plotly.js in a headless Chromium and "
+                 "photographed: 900 × 700 px, 5 frames a second; a few seconds in the "
+                 "background."):  # fmt: skip
 
         def work(job) -> bytes:
             import tempfile

@@ -4,6 +4,7 @@ the bounds hold, and the words at a batch boundary say where the state came from
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -87,7 +88,7 @@ def test_the_cursor_of_frame_t_is_on_column_t_in_every_row(trace):
     cursors = frame["data"][6:9]
     assert [min(c["x"]) for c in cursors] == [6.5, 6.5, 6.5]
     assert [max(c["x"]) for c in cursors] == [7.5, 7.5, 7.5]
-    assert [fig["data"][i]["xaxis"] for i in range(6, 9)] == ["x", "x3", "x5"]
+    assert [fig["data"][i]["xaxis"] for i in range(6, 9)] == ["x2", "x4", "x6"]
 
 
 @pytest.mark.parametrize(
@@ -289,3 +290,41 @@ def test_an_mp4_without_an_encoder_is_refused_with_what_to_install(tmp_path, mon
     monkeypatch.setattr(export, "mp4_available", lambda: False)
     with pytest.raises(ConfigError, match="pip install imageio-ffmpeg"):
         export.animation(rnnviz.run(rnnviz.RunConfig()), "states", str(tmp_path / "a.mp4"))
+
+
+def test_an_export_over_the_pixel_bound_is_refused_naming_the_size(tmp_path):
+    from rnnviz.views import export
+
+    trace = rnnviz.run(rnnviz.RunConfig(num_steps=50, num_batches=3))  # 150 frames
+    with pytest.raises(ConfigError, match=r"size.*million pixels in all 150 frames"):
+        export.animation(trace, "states", str(tmp_path / "a.gif"), size=(2000, 2000))
+
+
+def test_the_renderer_keeps_its_browser_for_the_next_export_then_closes_it_when_idle(gif):
+    from rnnviz.views import render
+
+    renderer = render.Renderer(idle_seconds=1.0)
+    fig = animation.states(rnnviz.run(rnnviz.RunConfig(hidden_size=2, num_batches=1)))
+    first = renderer.frames(fig, [0, 1], 300, 300)
+    opened = renderer._chromium
+    second = renderer.frames(fig, [1], 300, 300)
+    assert renderer._chromium is opened and renderer.warm
+    assert second == [first[1]]  # the same frame, drawn again, is the same picture
+    deadline = time.monotonic() + 15
+    while renderer.warm and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not renderer.warm
+
+
+def test_each_row_has_its_colour_bar_centred_on_zero_for_states_and_0_to_1_for_gates():
+    trace = rnnviz.run(rnnviz.RunConfig())
+    states = animation.states(trace).to_plotly_json()
+    limit = float(np.abs(trace.h[:, 0]).max())
+    h = states["data"][0]["marker"]
+    assert h["showscale"] and (h["cmin"], h["cmax"]) == pytest.approx((-limit, limit))
+    gates = animation.gates(trace).to_plotly_json()
+    forget = next(d for d in gates["data"] if d.get("name") == "forget gate f_t (σ)")
+    marker = forget["marker"]
+    assert marker["showscale"] and (marker["cmin"], marker["cmax"]) == (0, 1)
+    bars = [d["marker"]["colorbar"] for d in gates["data"] if d.get("mode") == "markers"]
+    assert sorted(b["y"] for b in bars) == sorted({b["y"] for b in bars})  # one per row

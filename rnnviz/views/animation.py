@@ -229,6 +229,13 @@ def _colour(values: np.ndarray) -> list[float]:
     return np.round(values.astype(np.float64), 4).tolist()
 
 
+def _colourbar(domain: list[float], title: str) -> dict:
+    """The colour scale of one row (its heatmap and its markers), beside that row."""
+    low, high = domain
+    return dict(x=1.01, xanchor="left", y=(low + high) / 2, yanchor="middle",
+                len=high - low, thickness=12, title=dict(text=title, side="right"))  # fmt: skip
+
+
 def _cursor_path(t: int, rows: int, stride: int) -> tuple[list, list]:
     half = stride / 2
     return [t - half, t + half, t + half, t - half, t - half], [-0.5, -0.5, rows - 0.5,
@@ -241,17 +248,27 @@ def _build(trace: Trace, rows: list, what: str, line: Timeline, sample: int) -> 
     traces, so plotly.js plays it without redrawing the images (`redraw=False`)."""
     numbers_per_frame = sum(values.shape[0] for _, values, _ in rows)
     shown = np.array(line.steps)
+    # A thin first row for the line of words (what is shown, where the state came from),
+    # then a row per panel: its heatmap (axes 2r) and its values at the cursor (2r + 1).
+    panel_height = 170
     grid = make_subplots(
-        rows=len(rows), cols=2, column_widths=[0.74, 0.26], horizontal_spacing=0.1,
-        vertical_spacing=0.14 / max(len(rows) - 1, 1) + 0.06,
-        subplot_titles=[title for name, _, _ in rows for title in (name, f"{name} at the cursor")],
+        rows=len(rows) + 1, cols=2, column_widths=[0.74, 0.26], horizontal_spacing=0.1,
+        row_heights=[50] + [panel_height] * len(rows),
+        specs=[[{"colspan": 2}, None]] + [[{}, {}] for _ in rows],
+        vertical_spacing=0.14 / max(len(rows), 1) + 0.05,
+        subplot_titles=[""] + [title for name, _, _ in rows
+                               for title in (name, f"{name} at the cursor")],
     )  # fmt: skip
     layout = grid.layout.to_plotly_json()
+    layout["xaxis"].update(visible=False, range=[0, 1], fixedrange=True)
+    layout["yaxis"].update(visible=False, range=[0, 1], fixedrange=True)
+    layout["shapes"] = [dict(type="rect", xref="x domain", yref="y domain", x0=0, x1=1, y0=0,
+                             y1=1, fillcolor="white", line=dict(width=0), layer="below")]
     first = line.steps[0]
     half = line.stride / 2
     images, markers, sticks, cursors = [], [], [], []
     for r, (name, values, sigmoid) in enumerate(rows, start=1):
-        left, right = 2 * r - 1, 2 * r
+        left, right = 2 * r, 2 * r + 1
         count = values.shape[0]
         limit = 1.0 if sigmoid else float(np.abs(values).max()) or 1.0
         lo, hi = (0.0, 1.0) if sigmoid else (-limit, limit)
@@ -265,7 +282,9 @@ def _build(trace: Trace, rows: list, what: str, line: Timeline, sample: int) -> 
             type="scatter", mode="markers", x=values[:, first], y=np.arange(count),
             name=name, xaxis=_axis("x", right), yaxis=_axis("y", right),
             marker=dict(color=_colour(values[:, first]), cmin=lo, cmax=hi, colorscale=colours,
-                        size=9, line=dict(color="#333", width=0.5)),
+                        size=9, line=dict(color="#333", width=0.5), showscale=True,
+                        colorbar=_colourbar(layout[_axis("y", right, True)]["domain"],
+                                            "0..1" if sigmoid else "value")),
             hovertemplate=f"{name}<br>row %{{y}}<br>%{{x:.6f}}<extra></extra>",
         ))  # fmt: skip
         x, y = _lollipop(values[:, first])
@@ -284,14 +303,13 @@ def _build(trace: Trace, rows: list, what: str, line: Timeline, sample: int) -> 
         )
         layout[_axis("x", right, True)].update(range=[lo * 1.05, hi * 1.05], zeroline=True)
         layout[_axis("y", right, True)].update(range=[-0.5, count - 0.5])
-    layout[_axis("x", 2 * len(rows) - 1, True)].update(
+    layout[_axis("x", 2 * len(rows), True)].update(
         title=dict(text="time step t (batches end to end)")
     )
-    top = rows[0][1].shape[0]
 
     def words(t: int) -> dict:
-        return dict(type="scatter", mode="text", x=[shown[0] - half], y=[top - 0.5],
-                    text=[_title(trace, t, what, line)], textposition="top right",
+        return dict(type="scatter", mode="text", x=[0], y=[0.5],
+                    text=[_title(trace, t, what, line)], textposition="middle right",
                     cliponaxis=False, xaxis="x", yaxis="y", hoverinfo="skip",
                     textfont=dict(size=14))  # fmt: skip
 
@@ -314,15 +332,13 @@ def _build(trace: Trace, rows: list, what: str, line: Timeline, sample: int) -> 
     layout.update(
         images=images,
         showlegend=False,
-        height=170 * len(rows) + 190,
-        margin=dict(t=110, b=170),
+        height=panel_height * len(rows) + 260,
+        margin=dict(t=30, b=170),
         meta={"rnnviz_animation": {"steps": line.steps, "stride": line.stride,
                                    "sample": sample, "bars": list(range(count_rows)),
                                    "numbers": 4 * numbers_per_frame * len(line.steps)}},
         **_controls(line, "t", redraw=False),
     )  # fmt: skip
-    for annotation in layout.get("annotations", []):  # the subplot titles, above the words
-        annotation["yshift"] = annotation.get("yshift", 0) + (22 if annotation["y"] > 0.9 else 0)
     return go.Figure(data=data, layout=layout, frames=frames, _validate=False)
 
 

@@ -41,6 +41,9 @@ def figures_html(trace: Trace) -> str:
 
 #: An exported animation: at most this many frames (`every=` strides over a longer one).
 MAX_EXPORT_FRAMES = 200
+#: ... and at most this many pixels in all its frames (200 frames of 900 x 700): the
+#: frames are held as PNGs and decoded one at a time, but a bound keeps a file sane.
+MAX_EXPORT_PIXELS = 200 * 900 * 700
 #: Seconds an export may take before it is stopped.
 EXPORT_SECONDS = 120
 
@@ -57,26 +60,38 @@ def animation(
     """Writes the animation the page plays (`view`: "states" or "gates") as a GIF, or an MP4
     when `path` ends in .mp4, with its title, axes and colours: the same frames as the page.
 
-    Each frame is drawn by Plotly's image export (Kaleido, which drives Chromium) and the
-    file written by imageio. Bounded: `fps` 1-30, `size` 200-2000 px a side, at most
-    MAX_EXPORT_FRAMES frames (`every=k` keeps every k-th); a ConfigError names the value.
-    Returns {"path", "frames", "seconds"}.
+    plotly.js plays the page's own frames in a headless Chromium, which is photographed
+    once per frame (`rnnviz.views.render`); Pillow writes the GIF, imageio an MP4.
+    Bounded: `fps` 1-30, `size` 200-2000 px a side, at most MAX_EXPORT_FRAMES frames
+    (`every=k` keeps every k-th) and MAX_EXPORT_PIXELS pixels in all; a ConfigError names
+    the value. Returns {"path", "frames", "seconds"}.
     """
-    import time
-    from pathlib import Path
-
-    import imageio.v3 as iio
-    import plotly.io as pio
-
     from rnnviz.core.config import ConfigError
     from rnnviz.views import animation as A
 
-    fps = A.check_fps(fps)
-    width, height = A.check_size(size)
     if view not in A.VIEWS:
         raise ConfigError("view", view, f"one of {', '.join(A.VIEWS)}")
+    # Every argument is checked before the (slower) figure is built.
+    A.check_fps(fps)
+    A.check_size(size)
+    _check_every(every)
+    _check_path(path)
+    return animation_file(A.VIEWS[view](trace, sample), path, fps, size, every)
+
+
+def _check_every(every: object) -> int:
+    from rnnviz.core.config import ConfigError
+
     if isinstance(every, bool) or not isinstance(every, int) or every < 1:
         raise ConfigError("every", every, "a whole number, at least 1")
+    return every
+
+
+def _check_path(path: str):
+    from pathlib import Path
+
+    from rnnviz.core.config import ConfigError
+
     target = Path(path)
     if target.suffix.lower() not in (".gif", ".mp4"):
         raise ConfigError("path", target.name, "a .gif or .mp4 file name")
@@ -85,44 +100,84 @@ def animation(
             "path", target.name,
             "a .gif: MP4 needs an encoder imageio can use (pip install imageio-ffmpeg)",
         )  # fmt: skip
+    return target
+
+
+def animation_file(
+    fig, path: str, fps: float = 5, size: tuple[int, int] = (900, 700), every: int = 1
+) -> dict:
+    """Writes any of rnnviz's animations (a figure from `rnnviz.views.animation`) as a GIF or
+    an MP4: frames 0, every, 2*every, ... as the page plays them. Bounded as `animation`."""
+    import time
+
+    from rnnviz.core.config import ConfigError
+    from rnnviz.views import animation as A
+    from rnnviz.views import render
+
+    fps = A.check_fps(fps)
+    width, height = A.check_size(size)
+    every = _check_every(every)
+    target = _check_path(path)
     start = time.perf_counter()
-    fig = A.VIEWS[view](trace, sample)
     indices = list(range(0, len(fig.frames), every))
     if len(indices) > MAX_EXPORT_FRAMES:
         need = -(-len(fig.frames) // MAX_EXPORT_FRAMES)
         raise ConfigError(
             "frames", len(indices), f"at most {MAX_EXPORT_FRAMES} per file: pass every={need}"
         )
-    import kaleido
-
-    stills = [A.frame_figure(fig, i) for i in indices]
-    images = []
-    # One Chromium for all the frames (Kaleido starts one per image otherwise: ~2 s each).
-    import warnings
-
-    kaleido.start_sync_server(silence_warnings=True)
+    if len(indices) * width * height > MAX_EXPORT_PIXELS:
+        raise ConfigError(
+            "size", (width, height),
+            f"at most {MAX_EXPORT_PIXELS // 10**6} million pixels in all {len(indices)} "
+            "frames: a smaller size, or fewer frames (every=)",
+        )  # fmt: skip
     try:
-        for still in stills:
-            with warnings.catch_warnings():  # "kopts is ignored if using a server": intended
-                warnings.simplefilter("ignore", UserWarning)
-                png = pio.to_image(still, format="png", width=width, height=height)
-            images.append(iio.imread(png)[..., :3])
-            if time.perf_counter() - start > EXPORT_SECONDS:
-                raise ConfigError("frames", len(indices), f"drawn in at most {EXPORT_SECONDS} s")
-    finally:
-        kaleido.stop_sync_server(silence_warnings=True)
-    frames = np.stack(images)
+        pngs = render.default_renderer.frames(fig, indices, width, height, EXPORT_SECONDS)
+    except TimeoutError as error:
+        raise ConfigError("frames", len(indices), f"drawn in at most {EXPORT_SECONDS} s") from error
     if target.suffix.lower() == ".gif":
-        iio.imwrite(target, frames, extension=".gif", duration=1000 / fps, loop=0)
+        write_gif(target, pngs, fps)
     else:
-        iio.imwrite(target, frames, extension=".mp4", fps=fps)
-    return {"path": str(target), "frames": len(images), "seconds": time.perf_counter() - start}
+        write_mp4(target, pngs, fps)
+    return {"path": str(target), "frames": len(pngs), "seconds": time.perf_counter() - start}
 
 
-def gif_every(cfg) -> int:
-    """The `every` that keeps a configuration's animation within MAX_EXPORT_FRAMES."""
-    steps = cfg.num_batches * cfg.num_steps
-    return max(1, -(-steps // MAX_EXPORT_FRAMES))
+def write_gif(path, pngs: list[bytes], fps: float) -> None:
+    """A looping GIF of these PNGs: each frame decoded when written and given its own 256
+    colours (Pillow's fast octree, no dithering: flat cells stay flat)."""
+    from PIL import Image
+
+    def quantized(png: bytes) -> Image.Image:
+        with Image.open(io.BytesIO(png)) as image:
+            return image.convert("RGB").quantize(
+                256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
+            )
+
+    first, *rest = pngs
+    quantized(first).save(
+        path, format="GIF", save_all=True, append_images=(quantized(p) for p in rest),
+        duration=round(1000 / fps), loop=0, optimize=False,
+    )  # fmt: skip
+
+
+def write_mp4(path, pngs: list[bytes], fps: float) -> None:
+    """An MP4 of these PNGs, written a frame at a time by imageio's video writer."""
+    import imageio.v2 as imageio
+    import imageio.v3 as iio
+
+    with imageio.get_writer(path, fps=fps, macro_block_size=1) as writer:
+        for png in pngs:
+            writer.append_data(iio.imread(png)[..., :3])
+
+
+def gif_every(cfg_or_frames) -> int:
+    """The `every` that keeps an animation within MAX_EXPORT_FRAMES: of a configuration's
+    states / gates animation, or of an animation of this many frames."""
+    if isinstance(cfg_or_frames, int):
+        frames = cfg_or_frames
+    else:
+        frames = cfg_or_frames.num_batches * cfg_or_frames.num_steps
+    return max(1, -(-frames // MAX_EXPORT_FRAMES))
 
 
 def mp4_available() -> bool:
