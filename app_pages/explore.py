@@ -9,9 +9,10 @@ import numpy as np
 import streamlit as st
 
 import rnnviz
+from app_pages import inbrowser
 from app_pages.runtime import cached, forget_link_values, link_notices_ui
 from rnnviz.core.config import CELLS, INITIAL_STATES, LIMITS, SIGNALS
-from rnnviz.views import export, figures
+from rnnviz.views import browser, export, figures
 from rnnviz.views.checks import answer_shapes, keras_variable_outcome, return_checks
 from rnnviz.views.presets import PRESETS, PRESETS_BY_KEY
 from rnnviz.views.urlstate import CELL_LABELS, VIEW_LABELS, VIEWS, read_query
@@ -176,6 +177,12 @@ def pick(label: str, count: int, key: str) -> int:
     step 2"), tables, these selectors and share links: the index into the trace's arrays
     and the generated code. (A format_func would put its words into the URL instead.)
     """
+    if key in inbrowser.URL_KEYS:  # also switched in the browser: the URL holds the choice
+        st.session_state[key] = inbrowser.url_index(key, count, st.session_state.get(key, 0))
+        value = st.selectbox(label, list(range(count)), key=key,
+                             on_change=inbrowser.state_to_url, args=(key,))  # fmt: skip
+        inbrowser.keep_in_url(key, value)
+        return value
     return st.selectbox(label, list(range(count)), key=key, bind=BIND)
 
 
@@ -183,8 +190,6 @@ def pick(label: str, count: int, key: str) -> int:
 def states_view(cfg: rnnviz.RunConfig) -> None:
     trace = trace_of(cfg)  # a fragment keeps its arguments: a small config, not the trace
     left, right = st.columns([1, 3])
-    with left:
-        sample = pick("sample row", cfg.batch_size, "sample")
     with right:
         units = st.multiselect(
             "units to plot",
@@ -198,10 +203,35 @@ def states_view(cfg: rnnviz.RunConfig) -> None:
             f"`layer.cell.state_size` = {trace.state_size}."
         )
     if play_ui():
+        with left:
+            sample = pick("sample row", cfg.batch_size, "sample")
         animation_ui(cfg, trace, sample, "states")
-    else:
-        st.plotly_chart(figures.state_heatmaps(trace, sample), key="fig_states")
-    st.plotly_chart(figures.unit_lines(trace, sample, units), key="fig_lines")
+        st.plotly_chart(figures.unit_lines(trace, sample, units), key="fig_lines")
+        return
+    charts = [(lambda s: figures.state_heatmaps(trace, s), "fig_states"),
+              (lambda s: figures.unit_lines(trace, s, units), "fig_lines")]  # fmt: skip
+    sample_charts(left, cfg, charts)
+
+
+def sample_charts(column, cfg: rnnviz.RunConfig, charts: list) -> None:
+    """Charts of one sample row each, with the sample row selector in `column`.
+
+    When every row's charts fit (rnnviz.views.browser.MAX_BYTES), each chart carries every
+    row and the browser switches rows without asking the server; the choice goes into the
+    URL (`sample=`). Past the bound, the server-side selector, a round trip per change."""
+    count = cfg.batch_size
+    chosen = inbrowser.url_index("sample", count, st.session_state.get("sample", 0))
+    figs = [browser.rows_figure(build, count, chosen, "sample") for build, _ in charts]
+    if all(fig is not None for fig in figs):
+        with column:
+            inbrowser.selector("sample row", "sample", count)
+        for fig, (_, key) in zip(figs, charts, strict=True):
+            st.plotly_chart(fig, key=key)
+        return
+    with column:
+        sample = pick("sample row", count, "sample")
+    for build, key in charts:
+        st.plotly_chart(build(sample), key=key)
 
 
 @st.fragment
@@ -210,12 +240,14 @@ def gates_view(cfg: rnnviz.RunConfig) -> None:
     if not trace.gates:
         st.info("SimpleRNN has no gates: h_t = tanh(W x_t + U h_{t−1} + b).")
         return
-    sample = pick("sample row", cfg.batch_size, "sample")
+    column = st.container()
     st.caption("σ gates on a 0..1 scale; the tanh candidate on a scale centred on 0.")
     if play_ui():
+        with column:
+            sample = pick("sample row", cfg.batch_size, "sample")
         animation_ui(cfg, trace, sample, "gates")
     else:
-        st.plotly_chart(figures.gate_heatmaps(trace, sample), key="fig_gates")
+        sample_charts(column, cfg, [(lambda s: figures.gate_heatmaps(trace, s), "fig_gates")])
 
 
 def play_ui() -> bool:
@@ -240,7 +272,7 @@ def animation_ui(cfg: rnnviz.RunConfig, trace: rnnviz.Trace, sample: int, view: 
         "Computing the frames (once; then your browser plays them)…",
     ).figure
     meta = fig.layout.meta["rnnviz_animation"]
-    st.plotly_chart(fig, key=f"fig_{view}_play")
+    st.plotly_chart(inbrowser.animation(fig, "frame"), key=f"fig_{view}_play")
     every = (
         f" Long trace: every {animation.ordinal(meta['stride'])} step is a frame, to keep the "
         "animation under "
@@ -555,6 +587,7 @@ def read_link() -> None:
 def main() -> None:
     read_link()
     link_notices_ui("explore")
+    inbrowser.mount()
     page()
 
 

@@ -64,7 +64,18 @@ def open_page(view: str = "states", **controls) -> AppTest:
 
 
 def charts(at: AppTest) -> dict[str, dict]:
-    """Returns the page's plotly figures as JSON dicts, by chart key."""
+    """Returns the page's plotly figures as JSON dicts, by chart key, as the browser first
+    shows them: a chart that carries every sample row (switched in the browser) keeps only
+    its visible traces. `all_charts` keeps every trace."""
+    out = all_charts(at)
+    for fig in out.values():
+        if "rnnviz_rows" in ((fig.get("layout") or {}).get("meta") or {}):
+            fig["data"] = [d for d in fig["data"] if d.get("visible", True) is not False]
+    return out
+
+
+def all_charts(at: AppTest) -> dict[str, dict]:
+    """The page's plotly figures as sent, by chart key."""
     return {chart.key: json.loads(chart.proto.spec) for chart in at.get("plotly_chart")}
 
 

@@ -3,6 +3,7 @@ browser plays them), ❚❚ stays on its frame, and the frames show the trace's 
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import rnnviz
@@ -82,3 +83,92 @@ def test_the_bars_drawn_at_the_last_frame_are_h_at_the_last_step(page):
     trace = rnnviz.run(rnnviz.RunConfig())
     drawn = page.evaluate(BARS_JS)
     assert drawn == pytest.approx(trace.h[2, 0, 4].tolist(), rel=1e-6)
+
+
+# ----- the paused frame in the link ------------------------------------------------------
+
+#: The frame the animation shows (null until the chart is drawn).
+CURRENT_JS = (
+    "() => { const d = document.querySelector('.stPlotlyChart .js-plotly-plot');"
+    " return d && d._fullLayout ? d._fullLayout._currentFrame : null; }"
+)
+
+
+def test_pausing_writes_the_frame_into_the_url_and_the_link_reopens_on_it(page):
+    open_animation(page)
+    page.get_by_text("slow (2/s)", exact=True).click()
+    page.wait_for_timeout(1700)
+    page.get_by_text("❚❚ pause", exact=True).click()
+    paused = page.evaluate(CURRENT_JS)
+    page.wait_for_function(f"() => location.search.includes('frame={paused}')", timeout=5000)
+    link = page.url
+    page.goto(link)
+    page.get_by_text("frames, computed once on the server").wait_for(timeout=120_000)
+    page.wait_for_function(f"() => ({CURRENT_JS})() === {paused!r}", timeout=10_000)
+    trace = rnnviz.run(rnnviz.RunConfig())
+    batch, step = divmod(int(paused), trace.config.num_steps)
+    assert page.evaluate(BARS_JS) == pytest.approx(trace.h[batch, 0, step].tolist(), rel=1e-6)
+
+
+def test_play_from_a_links_frame_goes_on_from_that_frame(page):
+    page.goto("/?play=true&frame=9")
+    page.get_by_text("frames, computed once on the server").wait_for(timeout=120_000)
+    page.wait_for_function(f"() => ({CURRENT_JS})() === '9'", timeout=10_000)
+    page.evaluate(
+        "() => { window.__seen = []; document.querySelector('.stPlotlyChart .js-plotly-plot')"
+        ".on('plotly_animatingframe', (e) => window.__seen.push(e.name)); }"
+    )
+    page.get_by_text("fast (30/s)", exact=True).click()
+    page.wait_for_function("() => window.__seen.length >= 2", timeout=10_000)
+    assert page.evaluate("() => window.__seen")[:2] == ["10", "11"]
+
+
+# ----- a display-only selector switched by the browser -----------------------------------
+
+SHOWN_TITLES_JS = (
+    "() => Array.from(document.querySelectorAll('.stPlotlyChart .js-plotly-plot'))"
+    ".map((gd) => gd._fullLayout.title.text)"
+)
+#: The h heatmap the States chart shows: the visible trace named h, as drawn.
+SHOWN_H_JS = (
+    "() => { const gd = document.querySelector('.stPlotlyChart .js-plotly-plot');"
+    " const d = gd._fullData.find((t) => t.name === 'h' && t.visible === true);"
+    " return d.z.map((row) => Array.from(row)); }"
+)
+
+
+def test_choosing_a_sample_row_redraws_both_charts_with_no_websocket_message(page):
+    counts = {"messages": 0}
+    page.on("websocket", lambda ws: (
+        ws.on("framesent", lambda _: counts.__setitem__("messages", counts["messages"] + 1)),
+        ws.on("framereceived", lambda _: counts.__setitem__("messages", counts["messages"] + 1)),
+    ))  # fmt: skip
+    test_browser.open_app(page)
+    page.wait_for_timeout(1000)
+    before = counts["messages"]
+    page.locator("select[data-param=sample]").select_option("1")
+    page.wait_for_function("() => location.search.includes('sample=1')", timeout=5000)
+    # Both charts are redrawn by then (the URL is written after they are).
+    titles = page.evaluate(SHOWN_TITLES_JS)
+    assert "States of sample 1" in titles[0] and "units of sample 1" in titles[1]
+    trace = rnnviz.run(rnnviz.RunConfig())
+    shown = np.array(page.evaluate(SHOWN_H_JS))
+    np.testing.assert_allclose(shown, np.concatenate(list(trace.h[:, 1]), axis=0).T, rtol=1e-6)
+    page.wait_for_timeout(500)
+    assert counts["messages"] == before
+
+
+def test_the_sample_row_chosen_in_the_browser_stays_after_a_reload_and_in_another_view(page):
+    test_browser.open_app(page)
+    page.locator("select[data-param=sample]").select_option("1")
+    page.wait_for_function("() => location.search.includes('sample=1')", timeout=5000)
+    page.goto(page.url)
+    page.wait_for_selector(".stPlotlyChart .js-plotly-plot", timeout=120_000)
+    page.wait_for_function(f"() => ({SHOWN_TITLES_JS})()[0].includes('States of sample 1')")
+    assert page.locator("select[data-param=sample]").input_value() == "1"
+    page.get_by_text("State across batches").click()  # a view whose selector is the server's
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('.stPlotlyChart .js-plotly-plot'))"
+        ".some((gd) => gd._fullLayout.title.text.includes('sample 1'))", timeout=60_000
+    )  # fmt: skip
+    assert "sample=1" in page.url

@@ -336,6 +336,7 @@ def _build(trace: Trace, rows: list, what: str, line: Timeline, sample: int) -> 
         margin=dict(t=30, b=170),
         meta={"rnnviz_animation": {"steps": line.steps, "stride": line.stride,
                                    "sample": sample, "bars": list(range(count_rows)),
+                                   "redraw": False,
                                    "numbers": 4 * numbers_per_frame * len(line.steps)}},
         **_controls(line, "t", redraw=False),
     )  # fmt: skip
@@ -460,7 +461,8 @@ def epochs(traces: dict[int, Trace], sample: int = 0, state: str = "h",
         xaxis=dict(title=dict(text="time step")), yaxis=dict(title=dict(text="unit")),
         height=max(28 * cfg.hidden_size, 200) + 260, margin=dict(t=90, b=170),
         meta={"rnnviz_animation": {"steps": shown, "stride": stride, "sample": sample,
-                                   "bars": [0], "numbers": per_epoch * (len(shown) + 1)}},
+                                   "bars": [0], "numbers": per_epoch * (len(shown) + 1),
+                                   "redraw": True}},
         **_controls(line, "epoch"),
     )  # fmt: skip
     return go.Figure(data=data, layout=layout, frames=frames, _validate=False)

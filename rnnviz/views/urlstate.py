@@ -122,6 +122,8 @@ def read_query(params: Mapping[str, list[str]]) -> tuple[dict[str, Any], list[st
             choice(name, raw, views, VIEW_LABELS["states"])
         elif name == "preset":
             choice(name, raw, {k: k for k in PRESETS_BY_KEY}, "no preset")
+        elif name == "frame":
+            pass  # the animation's frame: checked against its frames where it is drawn
         elif name == "play":
             text = raw.strip().lower()
             if text in TRUE | FALSE:

@@ -1,0 +1,92 @@
+"""The page script of rnnviz.views.browser, mounted as a Streamlit component (v2: it runs in
+the app's page, not in an iframe), and the selectors it switches without the server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from rnnviz.views import browser
+from rnnviz.views.urlstate import _parse_int
+
+_component = st.components.v2.component(
+    "rnnviz_browser", js=browser.SCRIPT, css=browser.STYLE, isolate_styles=False
+)
+
+
+def mount() -> None:
+    """Puts the page script on the page (once per page; it watches every chart)."""
+    _component(key="rnnviz_script", data={})
+
+
+def url_index(param: str, count: int, fallback: int = 0) -> int:
+    """The index the URL holds for `param` (written there by the page script, or by a
+    link), if it is one of range(count); else `fallback`."""
+    raw = st.query_params.get(param)
+    number = _parse_int(raw) if raw is not None else None
+    if number is not None and 0 <= number < count:
+        return number
+    return fallback if isinstance(fallback, int) and 0 <= fallback < count else 0
+
+
+#: Selectors the browser switches in some views and the server in others. Their URL
+#: parameter is written by hand, not by Streamlit's binding: a bound widget's parameter is
+#: deleted from the URL by a run that does not draw the widget (Streamlit 1.67's
+#: `remove_stale_bindings`), which is every run of a view whose selector is in the browser.
+URL_KEYS = frozenset({"sample"})
+
+
+def keep_in_url(param: str, value: int) -> None:
+    """Puts the choice into the URL (0, the default, is left out, as Streamlit does)."""
+    if value and st.query_params.get(param) != str(value):
+        st.query_params[param] = str(value)
+    elif not value and param in st.query_params:
+        del st.query_params[param]
+
+
+def state_to_url(param: str) -> None:
+    """A server-side selector's callback: its new choice goes into the URL before the run
+    (which takes the URL's choice, whoever made it: this selector or the browser's)."""
+    keep_in_url(param, st.session_state[param])
+
+
+def selector(label: str, param: str, count: int) -> int:
+    """A display-only selector the browser switches by itself: returns the index shown
+    first (from the URL). The server's copy (`st.session_state[param]`) follows the URL,
+    so the server-side selector of another view starts from the same choice."""
+    value = url_index(param, count, st.session_state.get(param, 0))
+    st.session_state[param] = value
+    keep_in_url(param, value)
+    _component(key=f"rnnviz_select_{param}", data={"param": param, "label": label,
+                                                   "count": count, "value": value})  # fmt: skip
+    return value
+
+
+
+def rows_chart(
+    build: Callable[[int], go.Figure], count: int, chosen: int, param: str, key: str
+) -> bool:
+    """Draws every choice of `build` in one chart, `chosen` shown, if they fit in
+    browser.MAX_BYTES; returns False (nothing drawn) if they do not."""
+    fig = browser.rows_figure(build, count, chosen, param)
+    if fig is None:
+        return False
+    st.plotly_chart(fig, key=key)
+    return True
+
+
+def animation(fig: go.Figure, url_key: str) -> go.Figure:
+    """The animation with its frame bound to the URL as `url_key` (the page script writes
+    it when playing stops; a link that has it opens there). A `url_key` that is not one of
+    the animation's frames is named on the page, and the animation starts at its first."""
+    start = st.query_params.get(url_key)
+    try:
+        return browser.for_page(fig, url_key, start)
+    except KeyError:
+        st.caption(
+            f"{url_key}={start[:20]} in the link is not a frame of this animation: "
+            "it starts at its first frame."
+        )
+        return browser.for_page(fig, url_key)

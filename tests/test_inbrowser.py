@@ -1,0 +1,141 @@
+"""Display-only selectors switched by the browser, and an animation's frame in the link
+(rnnviz.views.browser, app_pages/inbrowser.py): what the server sends for them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import rnnviz
+from rnnviz.views import animation, browser, figures
+from tests.test_app import APP, all_charts, change, charts, heatmaps, values
+
+
+def open_with(query: dict[str, str], view: str = "states", **controls) -> AppTest:
+    """The Explore page opened from a link with these query parameters."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    return change(at, view=view, **controls) if view != "states" or controls else at
+
+
+def owned(fig: dict, row: int) -> list[dict]:
+    """The traces of one sample row in a chart that carries every row."""
+    owner = fig["layout"]["meta"]["rnnviz_rows"]["owner"]
+    return [d for d, o in zip(fig["data"], owner, strict=True) if o == row]
+
+
+def unrolled(state: np.ndarray, sample: int) -> np.ndarray:
+    """(units, batches * steps): one sample row of a state, batches end to end."""
+    return np.concatenate(list(state[:, sample]), axis=0).T
+
+
+@pytest.fixture(scope="module")
+def page():
+    return open_with({})
+
+
+def test_the_states_chart_carries_every_sample_rows_h_and_c(page):
+    fig = all_charts(page)["fig_states"]
+    trace = rnnviz.run(rnnviz.RunConfig())
+    for row in range(trace.config.batch_size):
+        h, c = heatmaps({"data": owned(fig, row)})
+        np.testing.assert_array_equal(values(h["z"]), unrolled(trace.h, row))
+        np.testing.assert_array_equal(values(c["z"]), unrolled(trace.c, row))
+
+
+def test_only_sample_row_0_is_shown_before_any_choice(page):
+    fig = all_charts(page)["fig_states"]
+    assert [d.get("visible") for d in owned(fig, 0)] == [True, True]
+    assert [d.get("visible") for d in owned(fig, 1)] == [False, False]
+    assert fig["layout"]["title"]["text"] == "States of sample 0"
+
+
+def test_the_unit_lines_carry_every_sample_row_too(page):
+    fig = all_charts(page)["fig_lines"]
+    trace = rnnviz.run(rnnviz.RunConfig())
+    first_h = next(d for d in owned(fig, 1) if d["name"] == "h[0]")
+    np.testing.assert_array_equal(values(first_h["y"]), unrolled(trace.h, 1)[0])
+    assert fig["layout"]["meta"]["rnnviz_rows"]["titles"][1] == "Chosen units of sample 1 over time"
+
+
+def test_the_states_view_has_no_server_side_sample_selector_when_rows_fit(page):
+    assert "sample" not in [s.key for s in page.selectbox]
+
+
+def test_a_links_sample_row_is_the_one_shown_first():
+    at = open_with({"sample": "1"})
+    fig = charts(at)["fig_states"]
+    trace = rnnviz.run(rnnviz.RunConfig())
+    np.testing.assert_array_equal(values(heatmaps(fig)[0]["z"]), unrolled(trace.h, 1))
+    assert fig["layout"]["title"]["text"] == "States of sample 1"
+    assert at.session_state["sample"] == 1
+
+
+def test_a_links_sample_row_beyond_the_batch_shows_row_0_and_says_so():
+    at = open_with({"sample": "5"})
+    assert charts(at)["fig_states"]["layout"]["title"]["text"] == "States of sample 0"
+    assert any("sample=5 is beyond 1: used 0" in t.value for t in at.text)
+
+
+def test_the_gates_view_switches_sample_rows_in_the_browser_too():
+    at = open_with({"sample": "1"}, view="gates")
+    fig = all_charts(at)["fig_gates"]
+    trace = rnnviz.run(rnnviz.RunConfig())
+    forget = next(d for d in owned(fig, 1) if d["name"] == "forget")
+    np.testing.assert_array_equal(values(forget["z"]), unrolled(trace.gates["forget"], 1))
+    assert all(d.get("visible") for d in owned(fig, 1))
+
+
+def test_rows_that_do_not_fit_keep_the_server_side_selector(monkeypatch):
+    monkeypatch.setattr(browser, "MAX_BYTES", 10_000)
+    at = open_with({"sample": "1"})
+    assert "sample" in [s.key for s in at.selectbox]
+    assert at.selectbox(key="sample").value == 1
+    fig = all_charts(at)["fig_states"]
+    assert "rnnviz_rows" not in (fig["layout"].get("meta") or {})
+    assert fig["layout"]["title"]["text"] == "States of sample 1"
+
+
+def test_rows_figure_returns_none_past_the_byte_bound():
+    trace = rnnviz.run(rnnviz.RunConfig(batch_size=32, hidden_size=64, num_steps=100))
+    build = lambda s: figures.state_heatmaps(trace, s)  # noqa: E731
+    assert len(build(0).to_json()) * 32 > browser.MAX_BYTES
+    assert browser.rows_figure(build, 32, 0, "sample") is None
+    assert browser.rows_figure(build, 1, 0, "sample") is not None
+
+
+def test_an_animation_link_opens_on_its_frame():
+    at = open_with({"play": "true", "frame": "7"})
+    fig = all_charts(at)["fig_states_play"]
+    trace = rnnviz.run(rnnviz.RunConfig())
+    assert fig["layout"]["sliders"][0]["active"] == 7
+    np.testing.assert_array_equal(values(fig["data"][0]["x"]), trace.h[1, 0, 2])  # step 7
+    meta = fig["layout"]["meta"]["rnnviz_animation"]
+    assert (meta["start"], meta["url_key"]) == ("7", "frame")
+
+
+def test_an_animation_opens_on_its_first_frame_without_a_frame_in_the_link(page):
+    at = open_with({"play": "true"})
+    fig = all_charts(at)["fig_states_play"]
+    assert fig["layout"]["sliders"][0]["active"] == 0
+    assert "start" not in fig["layout"]["meta"]["rnnviz_animation"]
+
+
+def test_a_frame_that_is_not_in_the_animation_is_named_and_it_starts_at_the_first():
+    at = open_with({"play": "true", "frame": "99"})
+    assert any("frame=99 in the link is not a frame" in c.value for c in at.caption)
+    assert all_charts(at)["fig_states_play"]["layout"]["sliders"][0]["active"] == 0
+
+
+def test_for_page_leaves_the_cached_animation_as_it_was():
+    fig = animation.states(rnnviz.run(rnnviz.RunConfig()))
+    before = fig.to_json()
+    shown = browser.for_page(fig, "frame", "9")
+    assert fig.to_json() == before
+    assert shown.layout.sliders[0].active == 9 and len(shown.frames) == len(fig.frames)
+    with pytest.raises(KeyError):
+        browser.for_page(fig, "frame", "nine")
