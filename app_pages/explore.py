@@ -271,70 +271,7 @@ def animation_ui(cfg: rnnviz.RunConfig, trace: rnnviz.Trace, sample: int, view: 
         lambda: animation.Kept(animation.VIEWS[view](trace, sample)),
         "Computing the frames (once; then your browser plays them)…",
     ).figure
-    meta = fig.layout.meta["rnnviz_animation"]
-    st.plotly_chart(inbrowser.animation(fig, "frame"), key=f"fig_{view}_play")
-    every = (
-        f" Long trace: every {animation.ordinal(meta['stride'])} step is a frame, to keep the "
-        "animation under "
-        f"{animation.MAX_BYTES // 2**20} MB."
-        if meta["stride"] > 1
-        else ""
-    )
-    st.caption(
-        f"{len(meta['steps'])} frames, computed once on the server and played by your "
-        f"browser (▶ play, ❚❚ pause, three speeds, or drag the slider).{every}"
-    )
-    gif_ui(cfg, sample, view)
-
-
-def gif_ui(cfg: rnnviz.RunConfig, sample: int, view: str) -> None:
-    """"Make a GIF": drawn in the background (the shared job queue), then downloaded."""
-    from rnnviz.serving.jobs import default_registry
-    from rnnviz.views import render
-
-    # One browser for the whole server, opened now (in the background) so that the GIF
-    # asked for next does not wait for Chromium and plotly.js; it closes when idle.
-    render.default_renderer.warm_up()
-    key = f"gif_{view}"
-    if st.button("Make a GIF for slides", key=f"{key}_make",
-                 help="The page's own frames, played by plotly.js in a headless Chromium and "
-                 "photographed: 900 × 700 px, 5 frames a second; a few seconds in the "
-                 "background."):  # fmt: skip
-
-        def work(job) -> bytes:
-            import tempfile
-            from pathlib import Path
-
-            from rnnviz.views import export
-
-            with tempfile.TemporaryDirectory() as folder:
-                path = Path(folder) / "rnnviz.gif"
-                export.animation(trace_of(cfg, spinner=False), view, str(path), sample=sample,
-                                 every=export.gif_every(cfg))  # fmt: skip
-                return path.read_bytes()
-
-        st.session_state[key] = default_registry().submit(work, label=f"GIF of {view}")
-    job = st.session_state.get(key)
-    if job is None:
-        return
-    if job.active:
-        gif_progress(key)
-    elif job.status == "done":
-        st.download_button("Download the GIF", job.result, file_name=f"rnnviz_{view}.gif",
-                           mime="image/gif", key=f"{key}_download")  # fmt: skip
-    elif job.status == "failed":
-        st.error(f"The GIF could not be made: {job.error}")
-
-
-@st.fragment(run_every=1.0)
-def gif_progress(key: str) -> None:
-    """Polls the GIF's job once a second while it runs; then the page shows the download."""
-    job = st.session_state[key]
-    job.touch()
-    if not job.active:
-        st.rerun()
-    where = "waiting for a free slot" if job.status == "queued" else "drawing the frames"
-    st.caption(f"GIF: {where}…")
+    inbrowser.animation_ui(fig, "frame", f"fig_{view}_play", view)
 
 
 @st.fragment

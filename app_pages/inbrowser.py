@@ -90,3 +90,84 @@ def animation(fig: go.Figure, url_key: str) -> go.Figure:
             "it starts at its first frame."
         )
         return browser.for_page(fig, url_key)
+
+
+def animation_ui(fig: go.Figure, url_key: str, chart_key: str, name: str) -> None:
+    """An animation as every page places it: the chart (its frame bound to the URL as
+    `url_key`), what plays it, and "Make a GIF for slides"."""
+    from rnnviz.views.animation import MAX_BYTES, ordinal
+
+    meta = fig.layout.meta["rnnviz_animation"]
+    st.plotly_chart(animation(fig, url_key), key=chart_key)
+    every = (
+        f" Long: every {ordinal(meta['stride'])} step is a frame, to keep the animation "
+        f"within {len(meta['steps'])} frames and {MAX_BYTES // 2**20} MB."
+        if meta["stride"] > 1
+        else ""
+    )
+    st.caption(
+        f"{len(meta['steps'])} frames, computed once on the server and played by your "
+        f"browser (▶ play, ❚❚ pause, three speeds, or drag the slider).{every}"
+    )
+    gif_ui(fig, name)
+
+
+def gif_ui(fig: go.Figure, name: str) -> None:
+    """"Make a GIF for slides": the animation's own frames drawn in the background (the
+    shared job queue, never the script thread), then offered as a download."""
+    from rnnviz.serving.jobs import default_registry
+    from rnnviz.views import render
+
+    # One browser for the whole server, opened now (in the background) so that the GIF
+    # asked for next does not wait for Chromium and plotly.js; it closes when idle.
+    render.default_renderer.warm_up()
+    key = f"gif_{name}"
+    if st.button("Make a GIF for slides", key=f"{key}_make",
+                 help="The page's own frames, played by plotly.js in a headless Chromium and "
+                 "photographed: 900 × 700 px, 5 frames a second (at most 200 frames: every "
+                 "k-th past that); a few seconds, in the background."):  # fmt: skip
+
+        def work(job) -> bytes:
+            import tempfile
+            from pathlib import Path
+
+            from rnnviz.views import export
+
+            with tempfile.TemporaryDirectory() as folder:
+                path = Path(folder) / "rnnviz.gif"
+                export.animation_file(fig, str(path), every=export.gif_every(len(fig.frames)))
+                return path.read_bytes()
+
+        st.session_state[key] = default_registry().submit(work, label=f"GIF of {name}")
+    job = st.session_state.get(key)
+    if job is None:
+        return
+    if job.active:
+        gif_progress(key)
+    elif job.status == "done":
+        st.download_button("Download the GIF", job.result, file_name=f"rnnviz_{name}.gif",
+                           mime="image/gif", key=f"{key}_download")  # fmt: skip
+    elif job.status == "failed":
+        st.error(f"The GIF could not be made: {job.error}")
+
+
+@st.fragment(run_every=1.0)
+def gif_progress(key: str) -> None:
+    """Polls the GIF's job once a second while it runs; then the page shows the download."""
+    job = st.session_state[key]
+    job.touch()
+    if not job.active:
+        st.rerun()
+    where = "waiting for a free slot" if job.status == "queued" else "drawing the frames"
+    st.caption(f"GIF: {where}…")
+
+
+def play_toggle(key: str, what: str, bind: str | None = "query-params") -> bool:
+    """The "▶ Animate" switch of a view (bound to the URL)."""
+    return st.toggle(
+        f"▶ Animate: {what}",
+        key=key,
+        bind=bind,
+        help="Frames computed once on the server; play, pause, speed and the frame slider "
+        "run in your browser, with no round trip per frame.",
+    )

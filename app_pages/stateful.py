@@ -8,6 +8,7 @@ import io
 import numpy as np
 import streamlit as st
 
+from app_pages import inbrowser
 from app_pages.runtime import apply_link, cached, keep_in_range, link_notices_ui
 from app_pages.shared import job_status_ui
 from rnnviz.core.config import ConfigError
@@ -29,7 +30,7 @@ from rnnviz.sources.stateful.training import (
 )
 from rnnviz.views import figures
 from rnnviz.views.codegen import stateful_script
-from rnnviz.views.urlstate import choice_field, whole_field
+from rnnviz.views.urlstate import choice_field, flag_field, text_field, whole_field
 
 BIND = "query-params"
 TASK = SWITCH
@@ -50,6 +51,8 @@ LINK = {
     "yours_features": whole_field(*LAYOUT_LIMITS["num_features"], 1, "num_features"),
     "yours_batch": whole_field(*LAYOUT_LIMITS["batch_size"], 8),
     "yours_window": whole_field(*LAYOUT_LIMITS["window"], 25),
+    "st_play": flag_field(False, "play"),
+    "st_frame": text_field(12),  # the animation's step: checked against its frames
 }
 
 
@@ -245,8 +248,12 @@ def carried_ui() -> None:
     mode = right.streams[1].y
     traces = {label: trace for _, label, trace, _ in shown}
     targets = {label: mode[lay.index[:FOLLOW_BATCHES, row]] for _, label, _, lay in shown}
-    st.plotly_chart(figures.carried_state(traces, row, unit, targets=targets), key="fig_carried")
+    playing = inbrowser.play_toggle("st_play", "the state carried from batch to batch")
+    if not playing:
+        st.plotly_chart(figures.carried_state(traces, row, unit, targets=targets),
+                        key="fig_carried")  # fmt: skip
     rows = []
+    said: dict[str, list[str]] = {name: [] for name, _, _, _ in shown}  # per boundary
     for k in range(FOLLOW_BATCHES - 1):
         for name, _, trace, lay in shown:
             gap = max(
@@ -255,6 +262,10 @@ def carried_ui() -> None:
                                       strict=True)
             )  # fmt: skip
             end, start = lay.index[k, row, -1], lay.index[k + 1, row, 0]
+            said[name].append(
+                "goes on in its stream (its own state)" if bool(lay.continues[k, row])
+                else f"jumps from step {end} to {start} (another part's state)"
+            )  # fmt: skip
             rows.append({
                 "boundary": f"batch {k} → {k + 1}",
                 "layout": name,
@@ -263,6 +274,11 @@ def carried_ui() -> None:
                 "largest |start − previous end| of the state": gap,
                 "switch at the end / at the start": f"{int(mode[end])} / {int(mode[start])}",
             })  # fmt: skip
+    if playing:
+        from rnnviz.views import animation_paths
+
+        fig = animation_paths.carried(traces, row, unit, targets=targets, boundaries=said)
+        inbrowser.animation_ui(fig, "st_frame", "fig_carried_play", "carried_state")
     st.dataframe(rows, key="stateful_boundaries", hide_index=True)
     largest = max(r["largest |start − previous end| of the state"] for r in rows)
     carry = (
@@ -346,6 +362,7 @@ def yours_ui() -> None:
 
 def main() -> None:
     apply_link("stateful", LINK)
+    inbrowser.mount()
     notices = st.container()
     st.title("Stateful, done right")
     st.markdown(

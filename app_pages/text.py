@@ -7,6 +7,7 @@ import html
 import numpy as np
 import streamlit as st
 
+from app_pages import inbrowser
 from app_pages.runtime import apply_link, cached, keep_in_range, link_notices_ui
 from rnnviz import analysis
 from rnnviz.core.config import CELLS, GATES
@@ -16,6 +17,7 @@ from rnnviz.views import figures
 from rnnviz.views.urlstate import (
     CELL_LABELS,
     choice_field,
+    flag_field,
     number_field,
     text_field,
     whole_field,
@@ -33,6 +35,8 @@ LINK = {
     "text": text_field(T.MAX_TEXT),
     "text_unit": whole_field(0, 4095, "the concept's best unit", "unit"),
     "temperature": number_field(0.01, 10.0, 0.6),
+    "text_play": flag_field(False, "play"),
+    "text_frame": text_field(12),  # the animation's character: checked against its frames
 }
 #: Characters of validation text the stateful-vs-stateless plot reads (50 windows of 100).
 LOSS_TEXT = 5_000
@@ -67,6 +71,10 @@ def _analyse(cell: str, text: str) -> dict:
     probs = T.next_char_probs(cm, text, trace)
     top = np.argsort(-probs, axis=1)[:, :5]
     top_p = np.take_along_axis(probs, top, axis=1)
+    top5 = [
+        [(cm.vocab[j], float(p)) for j, p in zip(top[i], top_p[i], strict=True)]
+        for i in range(n)
+    ]
     predictions = [
         "<br>next: "
         + ", ".join(
@@ -87,6 +95,7 @@ def _analyse(cell: str, text: str) -> dict:
         "states": states,
         "gates": gates,
         "predictions": predictions,
+        "top5": top5,
         "rankings": rankings,
         "saturation": T.gate_saturation(trace, n),
         "bits": T.bits_per_char(cm, text, trace) if n > 1 else float("nan"),
@@ -171,6 +180,7 @@ def settings_ui() -> tuple[str, str, str]:
 
 def main() -> None:
     apply_link("text", LINK)
+    inbrowser.mount()
     notices = st.container()  # filled last: widgets below may add to the link's notice
     cell, concept, state = settings_ui()
     cm = model(cell)
@@ -252,6 +262,19 @@ def unit_view(
         f" · r = {r:+.2f} with {CONCEPT_TITLES[concept]}" if r is not None else ""
     )
     bound = 1.0 if state == "h" else max(float(np.abs(values).max()), 1e-6)
+    if inbrowser.play_toggle("text_play", "a cursor reads the text, character by character"):
+        from rnnviz.views import animation_paths
+        from rnnviz.views.animation import Kept
+
+        fig = cached(
+            "text animations",
+            (cell, text, state, unit),
+            lambda: Kept(animation_paths.text_cursor(
+                text, values, result["top5"], title, bound)),
+            "Computing the frames (once; then your browser plays them)…",
+        ).figure  # fmt: skip
+        inbrowser.animation_ui(fig, "text_frame", "fig_text_play", "text")
+        return
     st.plotly_chart(
         figures.text_heatmap(
             text, values, hover_data(text, result, unit, cell), title=title, bound=bound

@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import streamlit as st
 
+from app_pages import inbrowser
 from app_pages.runtime import apply_link, cached, keep_in_range, link_notices_ui
 from app_pages.shared import job_status_ui
 from rnnviz import analysis
@@ -23,7 +24,7 @@ from rnnviz.sources.training.run import (
 )
 from rnnviz.sources.training.tasks import TASKS, Task
 from rnnviz.views import figures
-from rnnviz.views.urlstate import CELL_LABELS, choice_field, whole_field
+from rnnviz.views.urlstate import CELL_LABELS, choice_field, flag_field, text_field, whole_field
 
 BIND = "query-params"
 #: Every parameter a link to this page may set (read by rnnviz.views.urlstate.read_link).
@@ -34,6 +35,8 @@ LINK = {
     "train_epochs": whole_field(*TRAIN_LIMITS["epochs"], "the task's", "epochs"),
     "train_seed": whole_field(*TRAIN_LIMITS["seed"], 0, "seed"),
     "epoch": whole_field(0, TRAIN_LIMITS["epochs"][1], "the last"),
+    "train_play": flag_field(False, "play"),
+    "train_frame": text_field(12),  # the animation's epoch: checked against its frames
 }
 #: Trained runs a session keeps, newest last (each a few hundred kB).
 MAX_SESSION_RUNS = 6
@@ -307,8 +310,7 @@ def epochs_ui(run: TrainingRun) -> None:
     trace = trace_at(run, epoch, FINDER_SAMPLES)
     states, gates, finder = st.tabs(["States", "Gates", "Which unit tracks what?"])
     with states:
-        if st.toggle("▶ Animate the epochs: 0 (before training) → the last", key="train_play",
-                     help="The same sample's h at every epoch, played by your browser."):
+        if inbrowser.play_toggle("train_play", "the epochs, 0 (before training) → the last"):
             epochs_animation_ui(run, sample)
         else:
             st.plotly_chart(figures.state_heatmaps(trace, sample), key="fig_train_states")
@@ -356,10 +358,7 @@ def epochs_animation_ui(run: TrainingRun, sample: int) -> None:
                  for e in range(1, run.epochs_done + 1)}  # fmt: skip
         notes[0] = "before training"
         memo[key] = animation.epochs(traces, sample, "h", notes)
-    fig = memo[key]
-    st.plotly_chart(fig, key="fig_train_play")
-    st.caption(f"{len(fig.frames)} epochs, played by your browser: ▶ play, ❚❚ pause, three "
-               "speeds, or drag the slider.")  # fmt: skip
+    inbrowser.animation_ui(memo[key], "train_frame", "fig_train_play", "epochs")
 
 
 def comparison_ui(task: Task) -> None:
@@ -393,6 +392,7 @@ def comparison_ui(task: Task) -> None:
 
 def main() -> None:
     apply_link("train", LINK)
+    inbrowser.mount()
     notices = st.container()  # filled last: widgets below may add to the link's notice
     settings = settings_ui()
     task = TASKS[settings.task]

@@ -11,6 +11,7 @@ import numpy as np
 import streamlit as st
 
 import rnnviz
+from app_pages import inbrowser
 from app_pages.runtime import (
     apply_link,
     cached,
@@ -29,6 +30,7 @@ from rnnviz.views.urlstate import (
     choice_field,
     flag_field,
     number_field,
+    text_field,
     whole_field,
 )
 
@@ -87,6 +89,8 @@ LINK = {
     "why_threshold": number_field(-1.0, 1.0, 0.3, "threshold"),
     "why_compare": choice_field({"two cells": "two cells", "two epochs": "two epochs"},
                                 "two cells", "compare"),
+    "why_play": flag_field(False, "play"),
+    "why_frame": text_field(12),  # the animation's step: checked against its frames
 }
 #: Session State key the Your model page keeps its trace's cache key under.
 YOUR_MODEL_KEY = "your_model_trace"
@@ -391,6 +395,18 @@ def trajectory_ui(src: Source) -> None:
     result = analysis.pca(list(traces.values()), n=n)
     projected = {label: result.project(t) for label, t in traces.items()}
     starts = {label: result.project_starts(t) for label, t in traces.items()}
+    if inbrowser.play_toggle("why_play", "the path drawn step by step"):
+        from rnnviz.views import animation_paths
+
+        if three:
+            st.caption("The animation draws the first two axes (a 3-D scene would be drawn "
+                       "again for every frame: too slow to play).")  # fmt: skip
+        stateful = {label: t.config.stateful for label, t in traces.items()}
+        fig = animation_paths.trajectory(
+            projected, sample, result.explained_variance_ratio, starts=starts, stateful=stateful
+        )
+        inbrowser.animation_ui(fig, "why_frame", "fig_trajectory_play", "trajectory")
+        return
     st.plotly_chart(
         figures.trajectories(
             projected, sample, result.explained_variance_ratio, three_d=three, starts=starts
@@ -578,6 +594,7 @@ def untrained_twin(trace: rnnviz.Trace) -> rnnviz.Trace:
 
 def main() -> None:
     apply_link("why", LINK)
+    inbrowser.mount()
     notices = st.container()  # filled last: widgets below may add to the link's notice
     question = st.sidebar.radio(
         "question", list(QUESTIONS), format_func=QUESTIONS.get, key="question", bind=BIND
