@@ -190,7 +190,8 @@ def trained_ui() -> None:
                 help="The same settings, trained on this server (about 2 minutes).")  # fmt: skip
     if "stateful_error" in st.session_state:
         right.error(f"Training failed: {st.session_state['stateful_error']}")
-    live_training()
+    if st.session_state.get("stateful_job") is not None:  # polls only while there is a job
+        live_training()
     st.plotly_chart(
         figures.training_curves({k: r.history for k, r in nets.items()}, "accuracy"),
         key="fig_stateful_curves",

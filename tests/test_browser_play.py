@@ -172,3 +172,40 @@ def test_the_sample_row_chosen_in_the_browser_stays_after_a_reload_and_in_anothe
         ".some((gd) => gd._fullLayout.title.text.includes('sample 1'))", timeout=60_000
     )  # fmt: skip
     assert "sample=1" in page.url
+
+
+# ----- every page's animation plays in the browser ---------------------------------------
+
+PAGES = {
+    "why": ("/why?question=trajectory&why_play=true", "why_frame"),
+    "text": ("/text?text_play=true", "text_frame"),
+    "stateful": ("/stateful?st_play=true", "st_frame"),
+    "train": ("/train?train_play=true", "train_frame"),
+}
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_each_pages_animation_plays_with_no_message_and_its_stop_goes_into_the_url(page, name):
+    path, url_key = PAGES[name]
+    counts = {"messages": 0}
+    page.on("websocket", lambda ws: (
+        ws.on("framesent", lambda _: counts.__setitem__("messages", counts["messages"] + 1)),
+        ws.on("framereceived", lambda _: counts.__setitem__("messages", counts["messages"] + 1)),
+    ))  # fmt: skip
+    page.goto(path)
+    page.get_by_text("frames, computed once on the server").wait_for(timeout=180_000)
+    page.wait_for_timeout(2000)
+    chart = "Array.from(document.querySelectorAll('.stPlotlyChart .js-plotly-plot'))" \
+            ".find((d) => d.layout.meta && d.layout.meta.rnnviz_animation)"  # fmt: skip
+    page.wait_for_function(f"() => !!({chart})", timeout=60_000)
+    test_browser.wait_idle(page)
+    page.wait_for_timeout(1000)  # the run's last messages
+    page.evaluate(f"() => {{ window.__seen = []; ({chart})"
+                  ".on('plotly_animatingframe', (e) => window.__seen.push(e.name)); }")  # fmt: skip
+    before = counts["messages"]
+    page.get_by_text("fast (30/s)", exact=True).click()
+    page.wait_for_function("() => window.__seen.length >= 5", timeout=20_000)
+    page.get_by_text("❚❚ pause", exact=True).click()
+    page.wait_for_function(f"() => location.search.includes('{url_key}=')", timeout=5000)
+    assert counts["messages"] == before
+    assert page.evaluate("() => window.__seen")[:3] == ["0", "1", "2"]
