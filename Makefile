@@ -43,7 +43,7 @@ bench: $(VENV)/.dev
 
 # A classroom on one server: N simulated students over Streamlit's websocket protocol.
 load-test: $(VENV)/.dev
-	$(PY) scripts/load_test.py --sessions 1,8,30 --seconds 90
+	$(PY) scripts/load_test.py --sessions 1,8,30 --seconds 90 --play 20
 
 bench-browser: $(VENV)/.dev chromium
 	$(PY) scripts/bench_browser.py

@@ -379,6 +379,65 @@ def run_load(
     }
 
 
+def animation_frames(answer: Answer) -> int | None:
+    """Frames of the States animation the server sent, None if it sent none."""
+    spec = answer.charts.get("fig_states_play")
+    return None if spec is None else len(json.loads(spec).get("frames", []))
+
+
+async def press_play(base_url: str, seed: int, out: dict) -> Session:
+    """A student opens Explore with Animate on ("press play": the frames come once)."""
+    session = Session(base_url)
+    answer = await session.open("play=true")
+    out["latencies"].append(answer.seconds)
+    frames = animation_frames(answer)
+    if answer.errors or frames != 15:
+        out["errors"].append(f"student {seed}: {answer.errors or f'{frames} frames, not 15'}")
+    return session
+
+
+def run_play(sessions: int, watch: float) -> dict:
+    """The "press play" load (issue 22): `sessions` students open the animation at once
+    (the server computes and sends its frames), then watch it play for `watch` seconds.
+    A browser plays the frames by itself (tests/test_browser_play.py counts 0 websocket
+    messages), so the server's CPU while they watch is compared with the same server idle
+    for as long, before anyone came."""
+    with Server() as server:
+        asyncio.run(warm_up(server.url))
+        wait_idle(server.proc.pid)
+        pid = server.proc.pid
+        cpu0 = _cpu_seconds(pid)
+        time.sleep(watch)
+        idle = _cpu_seconds(pid) - cpu0
+        out: dict = {"latencies": [], "errors": []}
+
+        async def classroom():
+            t0 = time.monotonic()
+            opened = await asyncio.gather(*(press_play(server.url, s, out)
+                                            for s in range(sessions)))  # fmt: skip
+            sent = time.monotonic() - t0
+            await asyncio.sleep(1.0)  # the last answers' tails
+            cpu1 = _cpu_seconds(pid)
+            await asyncio.sleep(watch)  # every student watches; a browser sends nothing
+            playing = _cpu_seconds(pid) - cpu1
+            for session in opened:
+                await session.close()
+            return sent, playing
+
+        sent, playing = asyncio.run(classroom())
+    lat = sorted(out["latencies"])
+    return {
+        "sessions": sessions,
+        "errors": len(out["errors"]),
+        "error_examples": out["errors"][:5],
+        "sent_all_s": sent,
+        "p95_s": lat[min(len(lat) - 1, int(0.95 * len(lat)))] if lat else float("nan"),
+        "watch_s": watch,
+        "cpu_while_playing_s": playing,
+        "cpu_idle_s": idle,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", default="1,8,30", help="comma-separated N values")
@@ -388,6 +447,10 @@ def main() -> int:
     parser.add_argument(
         "--mix", default="lesson,explore",
         help="comma-separated workloads: lesson, random, explore (each run in turn)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--play", type=float, default=0.0, metavar="SECONDS",
+        help="also: N students press play at once, then watch for SECONDS (issue 22)",
     )  # fmt: skip
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument(
@@ -423,6 +486,19 @@ def main() -> int:
         )
         for example in r["error_examples"]:
             print(f"      error: {example}", flush=True)
+    if args.play:
+        print(f"\n{'play':>7} {'N':>3} {'errors':>6} {'frames sent to all':>18} {'p95 s':>7}"
+              f" {'server CPU s while they watch':>29} {'idle server':>11}",
+              flush=True)  # fmt: skip
+        for n in (int(v) for v in args.sessions.split(",")):
+            r = run_play(n, args.play)
+            r["mix"] = "play"
+            results.append(r)
+            print(f"{'play':>7} {n:>3} {r['errors']:>6} {r['sent_all_s']:>16.2f} s"
+                  f" {r['p95_s']:>7.3f} {r['cpu_while_playing_s']:>25.2f} ({r['watch_s']:.0f} s)"
+                  f" {r['cpu_idle_s']:>11.2f}", flush=True)  # fmt: skip
+            for example in r["error_examples"]:
+                print(f"      error: {example}", flush=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 1 if any(r["errors"] for r in results) else 0
