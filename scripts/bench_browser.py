@@ -182,6 +182,26 @@ class Server:
             self.proc.wait(timeout=15)
 
 
+def _cpu_times() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine (/proc/stat's first line)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields) - idle, sum(fields)
+
+
+def wait_machine_quiet(window: float = 0.5, busy: float = 0.25, timeout: float = 30) -> None:
+    """Waits until the whole machine is under `busy` of its CPUs for `window` seconds: the
+    server's children too (the Chromium the app opens for GIFs when Animate is switched
+    on takes 2-3 s of CPU to start, and would be measured as a slow animation)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        b0, t0 = _cpu_times()
+        time.sleep(window)
+        b1, t1 = _cpu_times()
+        if (b1 - b0) < busy * max(t1 - t0, 1):
+            return
+
+
 def start_server(script: Path, logdir: Path) -> Server:
     port = free_port()
     log = logdir / f"{script.stem}-{port}.log"
@@ -425,11 +445,25 @@ def measure_seq2seq_input(
 
 
 #: Frame timestamps of a Plotly animation, collected in the page.
+#: The page's animated chart (the one whose meta says so), or undefined.
+ANIMATED_JS = (
+    "Array.from(document.querySelectorAll('.stPlotlyChart .js-plotly-plot'))"
+    ".find((d) => d.layout && d.layout.meta && d.layout.meta.rnnviz_animation)"
+)
 FRAMES_JS = (
-    "() => { const d = document.querySelector('.stPlotlyChart .js-plotly-plot');"
+    f"() => {{ const d = {ANIMATED_JS};"
     " window.__frames = []; d.on('plotly_animatingframe',"
     " () => window.__frames.push(performance.now())); }"
 )
+#: Animations measured: name -> the page and query that open it playing.
+ANIMATIONS = {
+    "default": "/?play=true",
+    "medium": "/?play=true&" + "&".join(f"{k}={v}" for k, v in MEDIUM.items()),
+    "Why trajectory": "/why?question=trajectory&why_play=true",
+    "Text cursor (default snippet)": "/text?text_play=true",
+    "Stateful carried state": "/stateful?st_play=true",
+    "Train epochs": "/train?train_play=true",
+}
 
 
 def measure_animation(browser, work: Path, timeout_ms: int) -> dict:
@@ -437,14 +471,13 @@ def measure_animation(browser, work: Path, timeout_ms: int) -> dict:
     medium configuration, the websocket messages while playing, the bytes of each animation,
     and the GIF export of the default LSTM(8) animation (in this process)."""
     import rnnviz
-    from rnnviz.views import animation, export
+    from rnnviz.views import export
 
     out: dict = {}
     app = start_server(ROOT / "app.py", work)
     try:
         app.wait_healthy()
-        medium = "&".join(f"{k}={v}" for k, v in MEDIUM.items())
-        for name, query in (("default", "play=true"), ("medium", f"play=true&{medium}")):
+        for name, path in ANIMATIONS.items():
             context = browser.new_context(viewport={"width": 1400, "height": 1400})
             page = context.new_page()
             messages = {"n": 0}
@@ -457,12 +490,20 @@ def measure_animation(browser, work: Path, timeout_ms: int) -> dict:
                 ws.on("framesent", count)
 
             page.on("websocket", watch)
-            page.goto(f"{app.url}/?{query}")
+            page.goto(f"{app.url}{path}")
             page.get_by_text("frames, computed once on the server").wait_for(timeout=timeout_ms)
+            page.wait_for_function(f"() => !!({ANIMATED_JS})", timeout=timeout_ms)
+            page.wait_for_function(IDLE_JS, timeout=timeout_ms)
             page.wait_for_timeout(1500)
+            wait_machine_quiet()
             page.evaluate(FRAMES_JS)
+            page.evaluate(f"() => {ANIMATED_JS}.scrollIntoView()")
+            size = page.evaluate(  # what the figure holds: its traces, layout and frames
+                f"() => {{ const d = {ANIMATED_JS}; return JSON.stringify({{data: d.data, "
+                "layout: d.layout, frames: d._transitionData._frames}).length; }"
+            )  # fmt: skip
             before = messages["n"]
-            page.get_by_text("fast (30/s)", exact=True).click()
+            page.get_by_text("fast (30/s)", exact=True).first.click()
             page.wait_for_timeout(4000)
             stamps = page.evaluate("() => window.__frames")
             gaps = sorted(b - a for a, b in itertools.pairwise(stamps))
@@ -473,19 +514,94 @@ def measure_animation(browser, work: Path, timeout_ms: int) -> dict:
                 "fps_median": 1000 / gaps[len(gaps) // 2] if gaps else float("nan"),
                 "fps_slowest_second": min(seconds) if seconds else float("nan"),
                 "messages_while_playing": messages["n"] - before,
+                "bytes": size,
             }
             context.close()
     finally:
         app.stop()
-    for name, cfg in (("default", rnnviz.RunConfig()), ("medium", rnnviz.RunConfig(**MEDIUM))):
-        trace = rnnviz.run(cfg)
-        out[name]["bytes"] = len(animation.states(trace).to_json())
     trace = rnnviz.run(rnnviz.RunConfig())
     times = []
-    for _ in range(2):
+    for _ in range(3):  # the first opens Chromium and loads plotly.js; the others find it open
         result = export.animation(trace, "states", str(work / "bench.gif"))
         times.append(result["seconds"])
     out["gif_seconds"] = times
+    return out
+
+
+#: The titles of the charts on the page, as drawn.
+TITLES_JS = (
+    "() => Array.from(document.querySelectorAll('.stPlotlyChart .js-plotly-plot'))"
+    ".map((gd) => (gd._fullLayout && gd._fullLayout.title.text) || '')"
+)
+
+
+def measure_selector(browser, work: Path, changes: int, warmup: int, timeout_ms: int) -> dict:
+    """(h) Issue 22: the sample row of Explore's States view (two charts: the heatmaps and
+    the unit lines), switched in the browser and through the server, taking turns.
+
+    In the browser: the clock starts at the `<select>` change and stops when both charts
+    show the other row's titles (Playwright's clock, polling every animation frame); the
+    page script's own clock (change event -> both charts redrawn and painted) is kept too.
+    Through the server: a second server with RNNVIZ_BROWSER_MB=0 (every selector a round
+    trip, as before), its Streamlit selectbox; the clock stops at the same titles."""
+    out: dict = {"browser": [], "browser_script": [], "server": [], "messages": 0}
+    browser_app = start_server(ROOT / "app.py", work)
+    os.environ["RNNVIZ_BROWSER_MB"] = "0"
+    try:
+        server_app = start_server(ROOT / "app.py", work)
+    finally:
+        del os.environ["RNNVIZ_BROWSER_MB"]
+    pages = []
+    try:
+        for app in (browser_app, server_app):
+            app.wait_healthy()
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            page = context.new_page()
+            page.goto(app.url + "/")
+            page.wait_for_function(DRAWN_JS, timeout=timeout_ms)
+            page.wait_for_function(IDLE_JS, timeout=timeout_ms)
+            pages.append(page)
+        in_browser, via_server = pages
+        counts = {"n": 0}
+
+        def count(_frame) -> None:
+            counts["n"] += 1
+
+        in_browser.on("websocket", lambda ws: (ws.on("framesent", count),
+                                              ws.on("framereceived", count)))  # fmt: skip
+        for i in range(warmup + changes):
+            row = str((i + 1) % 2)
+            want = f"() => ({TITLES_JS})().filter((t) => t.includes('sample {row}')).length >= 2"
+            in_browser.bring_to_front()
+            wait_machine_quiet()
+            before = counts["n"]
+            select = in_browser.locator("select[data-param=sample]")
+            start = time.perf_counter()
+            select.select_option(row)
+            in_browser.wait_for_function(want, polling="raf", timeout=timeout_ms)
+            took = time.perf_counter() - start
+            script = in_browser.evaluate("() => window.__rnnviz.lastSwitchMs") / 1000
+            out["messages"] += counts["n"] - before
+            via_server.bring_to_front()
+            wait_machine_quiet()
+            box = via_server.get_by_test_id("stSelectbox").filter(has_text="sample row")
+            box.click()
+            option = via_server.get_by_role("option", name=row, exact=True)
+            start = time.perf_counter()
+            option.click()
+            via_server.wait_for_function(want, polling="raf", timeout=timeout_ms)
+            server = time.perf_counter() - start
+            via_server.wait_for_function(IDLE_JS, timeout=timeout_ms)
+            if i >= warmup:
+                out["browser"].append(took)
+                out["browser_script"].append(script)
+                out["server"].append(server)
+            print(f"sample row change {i + 1}/{warmup + changes}: in the browser {took:.3f} s "
+                  f"(page script {script:.3f} s), through the server {server:.3f} s",
+                  flush=True)  # fmt: skip
+    finally:
+        browser_app.stop()
+        server_app.stop()
     return out
 
 
@@ -730,14 +846,23 @@ def main() -> int:
         print("machine:", json.dumps(info, indent=2))
 
         played = measure_animation(browser, work, timeout_ms)
-        for name in ("default", "medium"):
+        for name in ANIMATIONS:
             p = played[name]
             print(f"animation, {name}: {p['frames']} frames played, {p['fps_median']:.1f} fps "
                   f"(median), slowest second {p['fps_slowest_second']} frames, "
                   f"{p['messages_while_playing']} websocket messages while playing, "
                   f"{p['bytes'] / 1e6:.2f} MB")  # fmt: skip
-        print("GIF of the default LSTM(8) animation (15 frames, 900 x 700): "
-              + ", ".join(f"{t:.1f} s" for t in played["gif_seconds"]))  # fmt: skip
+        cold, *warm = played["gif_seconds"]
+        print(f"GIF of the default LSTM(8) animation (15 frames, 900 x 700): {cold:.1f} s with "
+              f"Chromium to start, then {', '.join(f'{t:.1f} s' for t in warm)} with it open"
+              " (the page opens it when Animate is switched on)")  # fmt: skip
+        chosen = measure_selector(browser, work, args.changes, args.warmup, timeout_ms)
+        print(f"sample row change, States view (2 charts), median of {args.changes}: in the "
+              f"browser {median(chosen['browser']) * 1000:.0f} ms (page script "
+              f"{median(chosen['browser_script']) * 1000:.0f} ms, "
+              f"{chosen['messages']} websocket messages), through the server "
+              f"{median(chosen['server']) * 1000:.0f} ms", flush=True)  # fmt: skip
+        played["selector"] = chosen
         if args.only_animation:
             browser.close()
             return 0

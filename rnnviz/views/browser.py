@@ -18,12 +18,14 @@ It uses the plotly.js that Streamlit's chart element puts on `window.Plotly`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import plotly.graph_objects as go
 
-#: The figure with every choice of a selector, at most (about, as JSON).
-MAX_BYTES = 3 * 2**20
+#: The figure with every choice of a selector, at most (about, as JSON): 3 MB, or
+#: RNNVIZ_BROWSER_MB (0: every selector goes through the server, as before issue 22).
+MAX_BYTES = int(float(os.environ.get("RNNVIZ_BROWSER_MB", "3")) * 2**20)
 
 
 def rows_figure(
