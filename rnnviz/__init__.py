@@ -42,6 +42,16 @@ from rnnviz.views.notebook import show
 
 _moved.install({"config": _config, "run": _run})
 
+
+def __getattr__(name: str):
+    """`rnnviz.export` (exports: .npz, CSV, HTML, GIF / MP4 animations) without an import of
+    its own, loaded on first use (it imports Plotly)."""
+    if name == "export":
+        import importlib
+
+        return importlib.import_module("rnnviz.views.export")
+    raise AttributeError(f"module 'rnnviz' has no attribute {name!r}")
+
 __all__ = [
     "CELLS",
     "GATES",

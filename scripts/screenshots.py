@@ -347,6 +347,29 @@ def take_train(page: Page, base: str, out: Path) -> None:
     page.set_viewport_size(VIEWPORT)
 
 
+def make_gifs(out: Path) -> None:
+    """The README's animations, made by the product's own GIF export: Explore's default
+    LSTM(8) step by step, and the Why page's trajectory of the stateful LSTM and its
+    stateless twin (their still figures' numbers, as the pages show them)."""
+    import rnnviz
+    from rnnviz import analysis
+    from rnnviz.views import animation_paths, export
+
+    trace = rnnviz.run(rnnviz.RunConfig())
+    export.animation(trace, "states", str(out / "animation.gif"), fps=4, size=(900, 760))
+    cfg = rnnviz.RunConfig(stateful=True)
+    traces = {"stateful=True": rnnviz.run(cfg),
+              "stateful=False": rnnviz.run(cfg.replace(stateful=False))}  # fmt: skip
+    result = analysis.pca(list(traces.values()), n=2)
+    fig = animation_paths.trajectory(
+        {k: result.project(t) for k, t in traces.items()}, 0, result.explained_variance_ratio,
+        starts={k: result.project_starts(t) for k, t in traces.items()},
+        stateful={k: t.config.stateful for k, t in traces.items()},
+    )  # fmt: skip
+    export.animation_file(fig, str(out / "trajectory.gif"), fps=3, size=(900, 600))
+    print("wrote animation.gif and trajectory.gif", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "assets")
@@ -361,6 +384,7 @@ def main() -> None:
             take(base, args.out.resolve())
     finally:
         shutil.rmtree(runs, ignore_errors=True)
+    make_gifs(args.out.resolve())
 
 
 if __name__ == "__main__":

@@ -328,3 +328,11 @@ def test_each_row_has_its_colour_bar_centred_on_zero_for_states_and_0_to_1_for_g
     assert marker["showscale"] and (marker["cmin"], marker["cmax"]) == (0, 1)
     bars = [d["marker"]["colorbar"] for d in gates["data"] if d.get("mode") == "markers"]
     assert sorted(b["y"] for b in bars) == sorted({b["y"] for b in bars})  # one per row
+
+
+def test_rnnviz_export_animation_is_reachable_without_an_import_of_its_own():
+    import rnnviz as package
+    from rnnviz.views import export
+
+    assert package.export.animation is export.animation
+    assert package.export.animation_file is export.animation_file

@@ -46,7 +46,8 @@ PRESET_LABELS = {
 #: Every Plotly figure on the page: per trace its type, name and z's rows x columns.
 PLOT_DATA_JS = """
 () => [...document.querySelectorAll('.stPlotlyChart .js-plotly-plot')].map(
-    (div) => (div._fullData || []).map((t) => ({
+    // what is drawn: a chart that carries every sample row has the others' traces hidden
+    (div) => (div._fullData || []).filter((t) => t.visible !== false).map((t) => ({
         type: t.type,
         name: t.name,
         rows: t.z ? t.z.length : null,

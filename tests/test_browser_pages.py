@@ -161,7 +161,7 @@ DRAWN_FIGURES_JS = """
     }
     return {
         layout: {height: layout.height, margin: {t: layout.margin.t, b: layout.margin.b}, ...axes},
-        data: (div._fullData || []).map((t) => ({
+        data: (div._fullData || []).filter((t) => t.visible !== false).map((t) => ({
             type: t.type,
             name: t.name,
             yaxis: t.yaxis,

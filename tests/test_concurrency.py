@@ -20,7 +20,11 @@ CELL_LABELS = {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "SimpleRNN"}
 
 
 def heatmap(answer, name: str = "h") -> np.ndarray:
-    (z,) = [t["z"] for t in heatmaps(json.loads(answer.charts["fig_states"])) if t["name"] == name]
+    """The heatmap the browser shows first (the chart carries every sample row; row 0 is
+    the visible one)."""
+    shown = [t for t in heatmaps(json.loads(answer.charts["fig_states"]))
+             if t.get("visible", True) is not False]  # fmt: skip
+    (z,) = [t["z"] for t in shown if t["name"] == name]
     return values(z)
 
 
