@@ -8,6 +8,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # spares the two CPUs the background XLA compiles (the benchmark measures those).
 os.environ.setdefault("RNNVIZ_XLA", "never")
 os.environ.setdefault("RNNVIZ_PREWARM", "0")
+# ▶ Animate opens the GIF renderer's Chromium in the background (2-3 s of CPU): the page
+# tests would pay it in every server; tests/test_animation.py tests the warm-up itself.
+os.environ.setdefault("RNNVIZ_GIF_WARMUP", "0")
 
 import pytest
 from hypothesis import settings
@@ -32,7 +35,9 @@ atexit.register(shutil.rmtree, _own_tmp, ignore_errors=True)
 #: they never run beside each other.
 SERIAL = ("test_loader", "test_browser", "test_browser_pages", "test_browser_train",
           "test_replicas", "test_server_config", "test_training", "test_jobs",
-          "test_package", "test_animation", "test_browser_play")  # fmt: skip
+          "test_package", "test_animation")  # fmt: skip
+# tests/test_browser_play.py is not in the group: its waits are for frames and the URL,
+# not for the machine's speed, and the group's chain is the suite's longest path.
 
 
 def pytest_collection_modifyitems(config, items):

@@ -336,3 +336,30 @@ def test_rnnviz_export_animation_is_reachable_without_an_import_of_its_own():
 
     assert package.export.animation is export.animation
     assert package.export.animation_file is export.animation_file
+
+
+def test_warm_up_opens_the_browser_in_the_background_for_the_next_export(gif, monkeypatch):
+    from rnnviz.views import render
+
+    monkeypatch.setenv("RNNVIZ_GIF_WARMUP", "1")
+    renderer = render.Renderer(idle_seconds=30)
+    renderer.warm_up()  # returns at once
+    deadline = time.monotonic() + 60
+    while not renderer.warm and time.monotonic() < deadline:
+        time.sleep(0.1)
+    opened = renderer._chromium
+    fig = animation.states(rnnviz.run(rnnviz.RunConfig(hidden_size=2, num_batches=1)))
+    renderer.frames(fig, [0], 300, 300)
+    assert opened is not None and renderer._chromium is opened
+    renderer.close()
+    assert not renderer.warm
+
+
+def test_warm_up_does_nothing_when_turned_off(monkeypatch):
+    from rnnviz.views import render
+
+    monkeypatch.setenv("RNNVIZ_GIF_WARMUP", "0")
+    renderer = render.Renderer()
+    renderer.warm_up()
+    time.sleep(1.0)
+    assert not renderer.warm and renderer._loop is None

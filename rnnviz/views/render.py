@@ -20,6 +20,8 @@ import atexit
 import base64
 import contextlib
 import json
+import os
+import shutil
 import tempfile
 import threading
 import time
@@ -157,6 +159,7 @@ class Renderer:
             from plotly.offline import get_plotlyjs
 
             folder = Path(tempfile.mkdtemp(prefix="rnnviz-render-"))
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
             (folder / "plotly.js").write_text(get_plotlyjs(), encoding="utf-8")
             (folder / "index.html").write_text(_PAGE, encoding="utf-8")
             self._folder = folder
@@ -208,7 +211,10 @@ class Renderer:
 
     def warm_up(self) -> None:
         """Opens the browser in the background if it is not open (returns at once), so that
-        the export a user is about to ask for does not wait for Chromium and plotly.js."""
+        the export a user is about to ask for does not wait for Chromium and plotly.js.
+        RNNVIZ_GIF_WARMUP=0 turns this off (the first GIF then opens it: 2-3 s more)."""
+        if os.environ.get("RNNVIZ_GIF_WARMUP", "1") == "0":
+            return
         if not self.warm:
             asyncio.run_coroutine_threadsafe(self._warm_up(), self._start_loop())
 
