@@ -208,29 +208,36 @@ def states_view(cfg: rnnviz.RunConfig) -> None:
         animation_ui(cfg, trace, sample, "states")
         st.plotly_chart(figures.unit_lines(trace, sample, units), key="fig_lines")
         return
-    charts = [(lambda s: figures.state_heatmaps(trace, s), "fig_states"),
-              (lambda s: figures.unit_lines(trace, s, units), "fig_lines")]  # fmt: skip
+    units_key = tuple(units)
+    charts = [(lambda s: figures.state_heatmaps(trace, s), "fig_states", ()),
+              (lambda s: figures.unit_lines(trace, s, units), "fig_lines", units_key)]  # fmt: skip
     sample_charts(left, cfg, charts)
 
 
 def sample_charts(column, cfg: rnnviz.RunConfig, charts: list) -> None:
-    """Charts of one sample row each, with the sample row selector in `column`.
+    """Charts of one sample row each, with the sample row selector in `column`; `charts`:
+    (build(sample) -> figure, chart key, what else the figure depends on).
 
     When every row's charts fit (rnnviz.views.browser.MAX_BYTES), each chart carries every
     row and the browser switches rows without asking the server; the choice goes into the
     URL (`sample=`). Past the bound, the server-side selector, a round trip per change."""
     count = cfg.batch_size
     chosen = inbrowser.url_index("sample", count, st.session_state.get("sample", 0))
-    figs = [browser.rows_figure(build, count, chosen, "sample") for build, _ in charts]
+    config = json.dumps(cfg.to_dict(), sort_keys=True)
+    figs = [
+        cached("explore row charts", (config, key, extra, chosen, browser.MAX_BYTES),
+               lambda build=build: browser.kept_rows(build, count, chosen, "sample")).figure
+        for build, key, extra in charts
+    ]  # fmt: skip  (shared by every session; a fragment rerun redraws them from here)
     if all(fig is not None for fig in figs):
         with column:
             inbrowser.selector("sample row", "sample", count)
-        for fig, (_, key) in zip(figs, charts, strict=True):
+        for fig, (_, key, _) in zip(figs, charts, strict=True):
             st.plotly_chart(fig, key=key)
         return
     with column:
         sample = pick("sample row", count, "sample")
-    for build, key in charts:
+    for build, key, _ in charts:
         st.plotly_chart(build(sample), key=key)
 
 
@@ -247,7 +254,7 @@ def gates_view(cfg: rnnviz.RunConfig) -> None:
             sample = pick("sample row", cfg.batch_size, "sample")
         animation_ui(cfg, trace, sample, "gates")
     else:
-        sample_charts(column, cfg, [(lambda s: figures.gate_heatmaps(trace, s), "fig_gates")])
+        sample_charts(column, cfg, [(lambda s: figures.gate_heatmaps(trace, s), "fig_gates", ())])
 
 
 def play_ui() -> bool:

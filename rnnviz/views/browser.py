@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
@@ -54,6 +55,24 @@ def rows_figure(
                            "chosen": chosen, "owner": owner, "titles": titles}  # fmt: skip
     layout["meta"] = meta
     return go.Figure(data=data, layout=layout, _validate=False)
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A figure (or None: did not fit) kept in a byte-bounded cache (rnnviz.serving.memory),
+    sized by the JSON it holds."""
+
+    figure: go.Figure | None
+    size: int
+
+    def nbytes_estimate(self) -> int:
+        return 2 * self.size + 1024
+
+
+def kept_rows(build: Callable[[int], go.Figure], count: int, chosen: int, param: str) -> Kept:
+    """`rows_figure` wrapped for a cache (its size: the figure's JSON, about)."""
+    fig = rows_figure(build, count, chosen, param)
+    return Kept(fig, 0 if fig is None else len(fig.to_json()))
 
 
 def shown_rows(fig: go.Figure) -> list[int]:
