@@ -85,8 +85,9 @@ def animation(fig: go.Figure, url_key: str) -> go.Figure:
     try:
         return browser.for_page(fig, url_key, start)
     except KeyError:
-        st.caption(
-            f"{url_key}={start[:20]} in the link is not a frame of this animation: "
+        shown = "".join(c for c in start[:20] if c.isalnum() or c in "-_.") or "…"
+        st.caption(  # the link's text echoed as letters and digits only: never markdown
+            f"{url_key}={shown} in the link is not a frame of this animation: "
             "it starts at its first frame."
         )
         return browser.for_page(fig, url_key)

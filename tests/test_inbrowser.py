@@ -139,3 +139,9 @@ def test_for_page_leaves_the_cached_animation_as_it_was():
     assert shown.layout.sliders[0].active == 9 and len(shown.frames) == len(fig.frames)
     with pytest.raises(KeyError):
         browser.for_page(fig, "frame", "nine")
+
+
+def test_a_frame_in_the_link_is_echoed_without_its_markdown():
+    at = open_with({"play": "true", "frame": "[x](javascript:alert(1))"})
+    (notice,) = [c.value for c in at.caption if "is not a frame" in c.value]
+    assert notice.startswith("frame=xjavascriptalert in the link") and "(" not in notice
