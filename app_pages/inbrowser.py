@@ -3,8 +3,6 @@ the app's page, not in an iframe), and the selectors it switches without the ser
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -63,18 +61,6 @@ def selector(label: str, param: str, count: int) -> int:
                                                    "count": count, "value": value})  # fmt: skip
     return value
 
-
-
-def rows_chart(
-    build: Callable[[int], go.Figure], count: int, chosen: int, param: str, key: str
-) -> bool:
-    """Draws every choice of `build` in one chart, `chosen` shown, if they fit in
-    browser.MAX_BYTES; returns False (nothing drawn) if they do not."""
-    fig = browser.rows_figure(build, count, chosen, param)
-    if fig is None:
-        return False
-    st.plotly_chart(fig, key=key)
-    return True
 
 
 def animation(fig: go.Figure, url_key: str) -> go.Figure:

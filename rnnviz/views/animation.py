@@ -394,18 +394,28 @@ def gates(trace: Trace, sample: int = 0) -> go.Figure:
 VIEWS = {"states": states, "gates": gates}
 
 
-def frame_figure(fig: go.Figure, index: int) -> go.Figure:
-    """The still figure of frame `index`: the frame's traces and layout applied, the
-    controls removed (what an exported image of that frame shows)."""
-    spec = fig.to_plotly_json()
-    frame = spec["frames"][index]
-    data = [dict(d) for d in spec["data"]]
-    for trace_index, changed in zip(frame["traces"], frame["data"], strict=True):
-        merged = {**data[trace_index], **changed}
-        if "marker" in changed:
-            merged["marker"] = {**data[trace_index].get("marker", {}), **changed["marker"]}
+def at_frame(fig: go.Figure, index: int) -> tuple[list[dict], dict]:
+    """(traces, layout) of `fig` as frame `index` shows them: the frame's traces and layout
+    applied (markers merged, not replaced). Reads one frame; `fig` is not changed."""
+    frame = fig.frames[index]
+    data = [d.to_plotly_json() for d in fig.data]
+    for trace_index, changed in zip(frame.traces, frame.data, strict=True):
+        spec = changed.to_plotly_json()
+        merged = {**data[trace_index], **spec}
+        if "marker" in spec:
+            merged["marker"] = {**data[trace_index].get("marker", {}), **spec["marker"]}
         data[trace_index] = merged
-    layout = {**spec["layout"], **frame.get("layout", {}), "updatemenus": [], "sliders": []}
+    layout = fig.layout.to_plotly_json()
+    if frame.layout is not None:
+        layout.update(frame.layout.to_plotly_json())
+    return data, layout
+
+
+def frame_figure(fig: go.Figure, index: int) -> go.Figure:
+    """The still figure of frame `index`, without its controls (what a picture of that
+    frame shows)."""
+    data, layout = at_frame(fig, index)
+    layout.update(updatemenus=[], sliders=[])
     layout["margin"] = {**layout.get("margin", {}), "b": 60}
     return go.Figure(data=data, layout=layout, _validate=False)
 

@@ -75,12 +75,6 @@ def kept_rows(build: Callable[[int], go.Figure], count: int, chosen: int, param:
     return Kept(fig, 0 if fig is None else len(fig.to_json()))
 
 
-def shown_rows(fig: go.Figure) -> list[int]:
-    """The choices whose traces are visible (what the page shows before any click)."""
-    rows = fig.layout.meta["rnnviz_rows"]
-    return sorted({rows["owner"][i] for i, d in enumerate(fig.data) if d.visible is not False})
-
-
 def for_page(fig: go.Figure, url_key: str, start: str | None = None) -> go.Figure:
     """The animation as a page shows it: SCRIPT writes its stopped frame into the URL as
     `url_key`, and it opens on frame `start` (its data, its slider) when a link gives one.
@@ -88,23 +82,18 @@ def for_page(fig: go.Figure, url_key: str, start: str | None = None) -> go.Figur
     `fig` is not changed, and its frames are shared, not copied (a cached 300-frame
     animation took a second to copy). Raises KeyError for a `start` that is not a frame.
     """
-    data = [d.to_plotly_json() for d in fig.data]
-    layout = fig.layout.to_plotly_json()
-    anim = {**layout["meta"]["rnnviz_animation"], "url_key": url_key}
-    if start is not None:
+    from rnnviz.views.animation import at_frame
+
+    anim = {**fig.layout.meta["rnnviz_animation"], "url_key": url_key}
+    if start is None:
+        data = [d.to_plotly_json() for d in fig.data]
+        layout = fig.layout.to_plotly_json()
+    else:
         names = [frame.name for frame in fig.frames]
         if start not in names:
             raise KeyError(start)
         index = names.index(start)
-        frame = fig.frames[index]
-        for trace_index, changed in zip(frame.traces, frame.data, strict=True):
-            spec = changed.to_plotly_json()
-            merged = {**data[trace_index], **spec}
-            if "marker" in spec:
-                merged["marker"] = {**data[trace_index].get("marker", {}), **spec["marker"]}
-            data[trace_index] = merged
-        if frame.layout is not None:
-            layout.update(frame.layout.to_plotly_json())
+        data, layout = at_frame(fig, index)
         layout["sliders"] = [{**layout["sliders"][0], "active": index}]
         anim["start"] = start
     layout["meta"] = {**layout["meta"], "rnnviz_animation": anim}
