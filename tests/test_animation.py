@@ -363,3 +363,17 @@ def test_warm_up_does_nothing_when_turned_off(monkeypatch):
     renderer.warm_up()
     time.sleep(1.0)
     assert not renderer.warm and renderer._loop is None
+
+
+def test_a_gif_of_the_epochs_animation_redraws_its_heatmap_every_frame(gif, tmp_path):
+    import imageio.v3 as iio
+
+    from rnnviz.views import export
+
+    traces = {e: rnnviz.run(rnnviz.RunConfig(hidden_size=4, seed=e)) for e in range(3)}
+    path = tmp_path / "epochs.gif"
+    export.animation_file(animation.epochs(traces), str(path), size=(400, 300))
+    frames = iio.imread(path).astype(int)
+    assert len(frames) == 3
+    for k in range(2):  # another epoch's weights: another heatmap, drawn
+        assert (np.abs(frames[k] - frames[k + 1]).sum(axis=-1) > 30).sum() > 500

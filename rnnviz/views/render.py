@@ -250,13 +250,11 @@ class Renderer:
 
 
 def _needs_redraw(fig: go.Figure) -> bool:
-    """Whether the figure's play button asks plotly.js to redraw each frame (a heatmap
-    trace that changes) or not (frames that change scatter traces only)."""
-    for menu in fig.layout.updatemenus or ():
-        for button in menu.buttons or ():
-            if button.method == "animate" and button.args and len(button.args) > 1:
-                return bool(button.args[1].get("frame", {}).get("redraw", True))
-    return True
+    """Whether plotly.js must redraw each frame (a heatmap trace that changes) or not
+    (frames that change scatter traces only), as the animation's meta says; a figure
+    that does not say is redrawn."""
+    meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
+    return bool(meta.get("rnnviz_animation", {}).get("redraw", True))
 
 
 #: The renderer the app and `rnnviz.views.export` share.
