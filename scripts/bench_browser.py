@@ -529,8 +529,9 @@ def measure_animation(browser, work: Path, timeout_ms: int) -> dict:
 
 
 #: The titles of the charts on the page, as drawn.
-TITLES_JS = (
-    "() => Array.from(document.querySelectorAll('.stPlotlyChart .js-plotly-plot'))"
+TITLES_JS = (  # the charts on show: the page script hides the rows it drew ahead
+    "() => Array.from(document.querySelectorAll("
+    "'.stPlotlyChart .js-plotly-plot:not([data-rnnviz-hidden])'))"
     ".map((gd) => (gd._fullLayout && gd._fullLayout.title.text) || '')"
 )
 
@@ -539,9 +540,12 @@ def measure_selector(browser, work: Path, changes: int, warmup: int, timeout_ms:
     """(h) Issue 22: the sample row of Explore's States view (two charts: the heatmaps and
     the unit lines), switched in the browser and through the server, taking turns.
 
-    In the browser: the clock starts at the `<select>` change and stops when both charts
-    show the other row's titles (Playwright's clock, polling every animation frame); the
-    page script's own clock (change event -> both charts redrawn and painted) is kept too.
+    In the browser: the page script draws every row's charts ahead, out of sight, in idle
+    time once the page is drawn (`__rnnviz.ready()`: the clock waits for it); a change shows
+    the other row's charts. The clock starts at the `<select>` change and stops when both
+    charts on show have the other row's titles (Playwright's clock, polling every animation
+    frame); the page script's own clock (change event -> the next animation frame, before
+    its paint) is kept too.
     Through the server: a second server with RNNVIZ_BROWSER_MB=0 (every selector a round
     trip, as before), its Streamlit selectbox; the clock stops at the same titles."""
     out: dict = {"browser": [], "browser_script": [], "server": [], "messages": 0}
@@ -560,6 +564,8 @@ def measure_selector(browser, work: Path, changes: int, warmup: int, timeout_ms:
             page.goto(app.url + "/")
             page.wait_for_function(DRAWN_JS, timeout=timeout_ms)
             page.wait_for_function(IDLE_JS, timeout=timeout_ms)
+            page.wait_for_function("() => window.__rnnviz && window.__rnnviz.ready()",
+                                   timeout=timeout_ms)  # fmt: skip
             pages.append(page)
         in_browser, via_server = pages
         counts = {"n": 0}
@@ -821,7 +827,8 @@ def main() -> int:
         action="store_true",
         help="measure (c) and (d) only: the epoch scrubber and the Text page",
     )
-    parser.add_argument("--only-animation", action="store_true", help="measure (g) only")
+    parser.add_argument("--only-animation", action="store_true", help="measure (g), (h) only")
+    parser.add_argument("--only-selector", action="store_true", help="measure (h) only")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
 
@@ -845,17 +852,18 @@ def main() -> int:
         info = machine_info(browser.version)
         print("machine:", json.dumps(info, indent=2))
 
-        played = measure_animation(browser, work, timeout_ms)
-        for name in ANIMATIONS:
+        played = {} if args.only_selector else measure_animation(browser, work, timeout_ms)
+        for name in ANIMATIONS if played else ():
             p = played[name]
             print(f"animation, {name}: {p['frames']} frames played, {p['fps_median']:.1f} fps "
                   f"(median), slowest second {p['fps_slowest_second']} frames, "
                   f"{p['messages_while_playing']} websocket messages while playing, "
                   f"{p['bytes'] / 1e6:.2f} MB")  # fmt: skip
-        cold, *warm = played["gif_seconds"]
-        print(f"GIF of the default LSTM(8) animation (15 frames, 900 x 700): {cold:.1f} s with "
-              f"Chromium to start, then {', '.join(f'{t:.1f} s' for t in warm)} with it open"
-              " (the page opens it when Animate is switched on)")  # fmt: skip
+        if played:
+            cold, *warm = played["gif_seconds"]
+            print(f"GIF of the default LSTM(8) animation (15 frames, 900 x 700): {cold:.1f} s with "
+                  f"Chromium to start, then {', '.join(f'{t:.1f} s' for t in warm)} with it "
+                  "open (the page opens it when Animate is switched on)")  # fmt: skip
         chosen = measure_selector(browser, work, args.changes, args.warmup, timeout_ms)
         print(f"sample row change, States view (2 charts), median of {args.changes}: in the "
               f"browser {median(chosen['browser']) * 1000:.0f} ms (page script "
@@ -863,7 +871,7 @@ def main() -> int:
               f"{chosen['messages']} websocket messages), through the server "
               f"{median(chosen['server']) * 1000:.0f} ms", flush=True)  # fmt: skip
         played["selector"] = chosen
-        if args.only_animation:
+        if args.only_animation or args.only_selector:
             browser.close()
             return 0
         rows.append(measure_scrubber(browser, work, args.changes, args.warmup, timeout_ms))

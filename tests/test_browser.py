@@ -43,9 +43,14 @@ PRESET_LABELS = {
     "return_sequences": "3 · return_sequences and stateful",
 }
 
+#: The charts on show, in page order: the page script keeps the charts of the sample rows
+#: it drew ahead (and an original it covers) out of sight, marked data-rnnviz-hidden.
+SHOWN_CHARTS_JS = (
+    "[...document.querySelectorAll('.stPlotlyChart .js-plotly-plot:not([data-rnnviz-hidden])')]"
+)
+
 #: Every Plotly figure on the page: per trace its type, name and z's rows x columns.
-PLOT_DATA_JS = """
-() => [...document.querySelectorAll('.stPlotlyChart .js-plotly-plot')].map(
+PLOT_DATA_JS = "() => " + SHOWN_CHARTS_JS + """.map(
     // what is drawn: a chart that carries every sample row has the others' traces hidden
     (div) => (div._fullData || []).filter((t) => t.visible !== false).map((t) => ({
         type: t.type,

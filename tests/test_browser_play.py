@@ -125,13 +125,13 @@ def test_play_from_a_links_frame_goes_on_from_that_frame(page):
 
 # ----- a display-only selector switched by the browser -----------------------------------
 
-SHOWN_TITLES_JS = (
-    "() => Array.from(document.querySelectorAll('.stPlotlyChart .js-plotly-plot'))"
-    ".map((gd) => gd._fullLayout.title.text)"
-)
+#: The charts on show (the page script keeps the sample rows it drew ahead out of sight,
+#: marked data-rnnviz-hidden), in page order.
+SHOWN_JS = test_browser.SHOWN_CHARTS_JS
+SHOWN_TITLES_JS = f"() => {SHOWN_JS}.map((gd) => gd._fullLayout.title.text)"
 #: The h heatmap the States chart shows: the visible trace named h, as drawn.
 SHOWN_H_JS = (
-    "() => { const gd = document.querySelector('.stPlotlyChart .js-plotly-plot');"
+    f"() => {{ const gd = {SHOWN_JS}[0];"
     " const d = gd._fullData.find((t) => t.name === 'h' && t.visible === true);"
     " return d.z.map((row) => Array.from(row)); }"
 )
@@ -168,10 +168,40 @@ def test_the_sample_row_chosen_in_the_browser_stays_after_a_reload_and_in_anothe
     assert page.locator("select[data-param=sample]").input_value() == "1"
     page.get_by_text("State across batches").click()  # a view whose selector is the server's
     page.wait_for_function(
-        "() => Array.from(document.querySelectorAll('.stPlotlyChart .js-plotly-plot'))"
-        ".some((gd) => gd._fullLayout.title.text.includes('sample 1'))", timeout=60_000
-    )  # fmt: skip
+        f"() => {SHOWN_JS}.some((gd) => gd._fullLayout.title.text.includes('sample 1'))",
+        timeout=60_000,
+    )
     assert "sample=1" in page.url
+
+
+def test_a_sample_row_drawn_ahead_is_shown_without_plotly_drawing_anything(page):
+    test_browser.open_app(page)
+    page.wait_for_function("() => window.__rnnviz.ready()", timeout=30_000)
+    page.evaluate(
+        "() => { window.__drawn = 0; document.querySelectorAll('.stPlotlyChart .js-plotly-plot')"
+        ".forEach((gd) => gd.on('plotly_afterplot', () => { window.__drawn += 1; })); }"
+    )
+    page.locator("select[data-param=sample]").select_option("1")
+    page.wait_for_function("() => location.search.includes('sample=1')", timeout=5000)
+    titles = page.evaluate(SHOWN_TITLES_JS)
+    assert "States of sample 1" in titles[0] and "units of sample 1" in titles[1]
+    assert page.evaluate("() => window.__drawn") == 0
+
+
+def test_a_window_resize_keeps_the_sample_row_chosen_in_the_browser(page):
+    test_browser.open_app(page)
+    page.wait_for_function("() => window.__rnnviz.ready()", timeout=30_000)
+    page.locator("select[data-param=sample]").select_option("1")
+    page.wait_for_function("() => location.search.includes('sample=1')", timeout=5000)
+    wide = page.evaluate(f"() => {SHOWN_JS}[0]._fullLayout.width")
+    page.set_viewport_size({"width": 1000, "height": 900})
+    page.wait_for_function(f"() => {SHOWN_JS}[0]._fullLayout.width < {wide}", timeout=10_000)
+    page.wait_for_timeout(500)
+    titles = page.evaluate(SHOWN_TITLES_JS)
+    assert "States of sample 1" in titles[0] and "units of sample 1" in titles[1]
+    trace = rnnviz.run(rnnviz.RunConfig())
+    shown = np.array(page.evaluate(SHOWN_H_JS))
+    np.testing.assert_allclose(shown, np.concatenate(list(trace.h[:, 1]), axis=0).T, rtol=1e-6)
 
 
 # ----- every page's animation plays in the browser ---------------------------------------

@@ -25,7 +25,7 @@ def open_with(query: dict[str, str], view: str = "states", **controls) -> AppTes
 def owned(fig: dict, row: int) -> list[dict]:
     """The traces of one sample row in a chart that carries every row."""
     owner = fig["layout"]["meta"]["rnnviz_rows"]["owner"]
-    return [d for d, o in zip(fig["data"], owner, strict=True) if o == row]
+    return [d for d, o in zip(fig["data"], owner, strict=True) if o == str(row)]
 
 
 def unrolled(state: np.ndarray, sample: int) -> np.ndarray:
@@ -59,7 +59,8 @@ def test_the_unit_lines_carry_every_sample_row_too(page):
     trace = rnnviz.run(rnnviz.RunConfig())
     first_h = next(d for d in owned(fig, 1) if d["name"] == "h[0]")
     np.testing.assert_array_equal(values(first_h["y"]), unrolled(trace.h, 1)[0])
-    assert fig["layout"]["meta"]["rnnviz_rows"]["titles"][1] == "Chosen units of sample 1 over time"
+    titles = fig["layout"]["meta"]["rnnviz_rows"]["titles"]
+    assert titles["1"] == "Chosen units of sample 1 over time"
 
 
 def test_the_states_view_has_no_server_side_sample_selector_when_rows_fit(page):

@@ -6,10 +6,13 @@
 
 A selector that only changes what is displayed (which sample row of the batch) need not
 ask the server: when every choice fits in MAX_BYTES, the figure carries all of them (one
-set of traces per choice, only the chosen one visible) and the page script SCRIPT shows
-another with `Plotly.update`, then writes the choice into the URL. The server reads it from
-the URL on its next run, so a shared link opens on it. Past the bound, `rows_figure`
-returns None and the page keeps its server-side selector.
+set of traces per choice, only the chosen one visible). The page script SCRIPT draws each
+other choice ahead, in idle time, as a chart of its own kept out of sight beside the
+original; a change of selector only swaps which chart is on show (no plotly drawing
+between the click and the picture: plotly.js redraws a whole chart for any change of data
+or visibility, 35-50 ms a chart on 2 cores), then writes the choice into the URL. The
+server reads it from the URL on its next run, so a shared link opens on it. Past the
+bound, `rows_figure` returns None and the page keeps its server-side selector.
 
 SCRIPT also writes an animation's frame into the URL when it stops (paused, at its end, or
 the slider let go) under the key in the figure's meta, and plays a link's frame from there.
@@ -18,6 +21,7 @@ It uses the plotly.js that Streamlit's chart element puts on `window.Plotly`.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,29 +34,50 @@ MAX_BYTES = int(float(os.environ.get("RNNVIZ_BROWSER_MB", "3")) * 2**20)
 
 
 def rows_figure(
-    build: Callable[[int], go.Figure], count: int, chosen: int, param: str, label: str = ""
+    build: Callable[[int], go.Figure], count: int, chosen: int, param: str
 ) -> go.Figure | None:
     """One figure holding `build(i)` for every i in range(count), `chosen` visible.
 
     The figures must differ only in their traces and title (the same panels and axes).
     Returns None when all of them would be over MAX_BYTES (the first one tells).
     """
-    first = build(0)
-    one = len(first.to_json())
-    if one * count > MAX_BYTES:
+    return choices_figure(lambda c: build(c[param]), {param: count}, {param: chosen})
+
+
+def choices_figure(
+    build: Callable[[dict[str, int]], go.Figure],
+    counts: dict[str, int],
+    chosen: dict[str, int],
+) -> go.Figure | None:
+    """One figure holding `build(choice)` for every choice of several selectors (`counts`:
+    each selector's URL parameter and how many values it has), `chosen` visible.
+
+    The page script switches a selector's value in every chart that has it. The figures
+    must differ only in their traces and title. Returns None when all of them would be
+    over MAX_BYTES (the first one tells).
+    """
+    params = list(counts)
+    choices = [dict(zip(params, values, strict=True))
+               for values in itertools.product(*(range(counts[p]) for p in params))]  # fmt: skip
+    key = ",".join(str(chosen[p]) for p in params)
+    first = build(choices[0])
+    if len(first.to_json()) * len(choices) > MAX_BYTES:
         return None
-    figures = [first] + [build(i) for i in range(1, count)]
-    data, owner, titles = [], [], []
-    for index, fig in enumerate(figures):
+    data, owner, shown, titles = [], [], [], {}
+    for choice in choices:
+        fig = first if choice is choices[0] else build(choice)
+        here = ",".join(str(choice[p]) for p in params)
         for trace in fig.data:
             data.append(trace.to_plotly_json())
-            data[-1]["visible"] = bool(trace.visible is not False) and index == chosen
-            owner.append(index)
-        titles.append(fig.layout.title.text or "")
-    layout = figures[chosen].layout.to_plotly_json()
+            shown.append(trace.visible is not False)
+            data[-1]["visible"] = shown[-1] and here == key
+            owner.append(here)
+        titles[here] = fig.layout.title.text or ""
+        if here == key:
+            layout = fig.layout.to_plotly_json()
     meta = dict(layout.get("meta") or {})
-    meta["rnnviz_rows"] = {"param": param, "label": label or param, "count": count,
-                           "chosen": chosen, "owner": owner, "titles": titles}  # fmt: skip
+    meta["rnnviz_rows"] = {"params": params, "counts": counts, "chosen": chosen,
+                           "owner": owner, "shown": shown, "titles": titles}  # fmt: skip
     layout["meta"] = meta
     return go.Figure(data=data, layout=layout, _validate=False)
 
@@ -113,7 +138,8 @@ function install() {
     window.history.replaceState(window.history.state, "", url);
   };
   const meta = (gd, name) => gd.layout && gd.layout.meta && gd.layout.meta[name];
-  const charts = () => Array.from(document.querySelectorAll(".js-plotly-plot"));
+  const charts = () => Array.from(document.querySelectorAll(".js-plotly-plot"))
+    .filter((gd) => !isLayer(gd));
 
   // Animations: the frame shown when playing stops goes into the URL; a link's frame is
   // where the next play starts from.
@@ -140,22 +166,165 @@ function install() {
     }
   };
 
-  // Display-only selectors: show another choice's traces, in every chart that has them.
+  // Display-only selectors. A chart whose meta has rnnviz_rows carries every choice's
+  // traces (owner[i]: the choice of trace i, its selectors' indices joined by ",").
+  // Each choice is drawn ahead, in idle time, as a chart of its own next to the original
+  // and out of sight (a "layer"); a change of selector shows that layer and hides the
+  // chart shown before: no plotly drawing between the click and the picture. A choice
+  // with no layer yet (or past MAX_LAYERS on the page) is drawn on the original chart
+  // with Plotly.update. A new figure from the server, or a new width, drops the layers.
+  const MAX_LAYERS = 48;
+  const withRows = new Set();
+  let layerCount = 0;
+  const isLayer = (gd) => !!gd.__rnnvizLayer;
+  const keyOf = (rows) => rows.params.map((p) => (p in api.chosen ? api.chosen[p]
+                                                  : rows.chosen[p])).join(",");
+  const offstage = (div) => {
+    div.style.position = "absolute";
+    div.style.left = "-100000px";
+    div.style.top = "0";
+    div.style.visibility = "hidden";
+    div.dataset.rnnvizHidden = "";  // what the tests and benchmarks skip
+  };
+  const onstage = (div) => {
+    div.style.position = "";
+    div.style.left = "";
+    div.style.top = "";
+    div.style.visibility = "";
+    delete div.dataset.rnnvizHidden;
+  };
+  const widthOf = (gd) => gd.layout.width || (gd._fullLayout && gd._fullLayout.width);
+  const drop = (s) => {
+    s.dropped = true;
+    for (const div of s.layers.values()) {
+      if (window.Plotly) window.Plotly.purge(div);
+      div.remove();
+      layerCount--;
+    }
+    s.layers.clear();
+    s.gd.style.display = "";
+    delete s.gd.dataset.rnnvizHidden;
+    withRows.delete(s);
+  };
+  // A choice's title, bold if the page made the first one bold (Streamlit's theme does).
+  const titled = (s, key) => {
+    const text = s.rows.titles[key] || "";
+    return s.title.startsWith("<b>") ? `<b>${text}</b>` : text;
+  };
+  const drawOriginal = (s, key) => {
+    if (s.drawn === key) return Promise.resolve();
+    s.drawn = key;
+    const rows = s.rows;
+    const visible = rows.owner.map((o, i) => o === key && rows.shown[i]);
+    return window.Plotly.update(s.gd, {visible: visible}, {"title.text": titled(s, key)});
+  };
+  const display = async (s, key) => {
+    const layer = s.layers.get(key);
+    const before = s.onstage;
+    if (layer) {
+      if (before === layer) return;
+      onstage(layer);
+      s.onstage = layer;
+    } else {
+      await drawOriginal(s, key);
+      s.gd.style.display = "";
+      delete s.gd.dataset.rnnvizHidden;
+      s.onstage = s.gd;
+    }
+    if (before && before !== s.onstage) {
+      if (before === s.gd) {
+        s.gd.style.display = "none";
+        s.gd.dataset.rnnvizHidden = "";
+      } else offstage(before);
+    }
+  };
+  const drawLayer = async (s, key) => {
+    const gd = s.gd;
+    const rows = s.rows;
+    const data = [];
+    rows.owner.forEach((o, i) => {
+      if (o === key) data.push({...gd.data[i], visible: rows.shown[i]});
+    });
+    const layout = JSON.parse(JSON.stringify(gd.layout));
+    layout.title = {...(layout.title || {}), text: titled(s, key)};
+    layout.width = s.width;
+    layout.height = gd._fullLayout.height;
+    layout.autosize = false;
+    const div = document.createElement("div");
+    div.__rnnvizLayer = true;
+    div.dataset.rnnvizLayer = key;
+    offstage(div);
+    gd.parentElement.appendChild(div);
+    layerCount++;
+    const ctx = gd._context || {};
+    await window.Plotly.newPlot(div, data, layout, {
+      displaylogo: false, responsive: false, displayModeBar: ctx.displayModeBar,
+      modeBarButtonsToRemove: ctx.modeBarButtonsToRemove, scrollZoom: ctx.scrollZoom,
+      toImageButtonOptions: ctx.toImageButtonOptions});
+    if (s.dropped) {
+      window.Plotly.purge(div);
+      div.remove();
+      layerCount--;
+      return;
+    }
+    s.layers.set(key, div);
+  };
+  const idle = () => new Promise((resolve) =>
+    (window.requestIdleCallback || ((f) => setTimeout(f, 16)))(() => resolve(), {timeout: 500}));
+  const keysByDistance = (s) => {
+    const here = s.rows.owner.indexOf(keyOf(s.rows));
+    const keys = [...new Set(s.rows.owner)];
+    return keys.sort((a, b) => Math.abs(s.rows.owner.indexOf(a) - here)
+                               - Math.abs(s.rows.owner.indexOf(b) - here));
+  };
+  const buildLayers = async (s) => {
+    for (const key of keysByDistance(s)) {
+      await idle();
+      if (s.dropped || layerCount >= MAX_LAYERS) break;
+      if (key !== s.first && !s.layers.has(key) && s.gd.isConnected) await drawLayer(s, key);
+    }
+    s.built = true;
+  };
+  // What the URL holds for a selector (the browser writes its choices there, and the
+  // server its own): the choice to show, whoever made it.
+  const fromUrl = (param, count) => {
+    const raw = new URL(window.location.href).searchParams.get(param);
+    const value = raw === null ? NaN : Number(raw);
+    return Number.isInteger(value) && value >= 0 && value < count ? value : null;
+  };
+  const watchRows = (gd) => {
+    const rows = meta(gd, "rnnviz_rows");
+    let s = gd.__rnnvizRows;
+    if (s && s.meta === gd.layout.meta && s.width === widthOf(gd)) return;
+    if (s) drop(s);
+    gd.__rnnvizRows = null;
+    if (!rows || !window.Plotly || !gd._fullLayout) return;
+    const drawn = rows.params.map((p) => rows.chosen[p]).join(",");
+    for (const p of rows.params) {
+      const chosen = fromUrl(p, rows.counts[p]);
+      api.chosen[p] = chosen === null ? rows.chosen[p] : chosen;
+    }
+    s = {gd, rows, meta: gd.layout.meta, width: widthOf(gd), layers: new Map(),
+         first: drawn, drawn: drawn, onstage: gd, dropped: false, built: false,
+         title: (gd.layout.title && gd.layout.title.text) || ""};
+    gd.__rnnvizRows = s;
+    withRows.add(s);
+    if (keyOf(rows) !== drawn) display(s, keyOf(rows));  // redrawn by Streamlit (a resize)
+    buildLayers(s);
+  };
+  api.ready = () => [...withRows].every((s) => s.built);  // every layer drawn
+
   api.show = async (param, value) => {
     const started = performance.now();
-    const updates = [];
-    for (const gd of charts()) {
-      const rows = meta(gd, "rnnviz_rows");
-      if (!rows || rows.param !== param || !window.Plotly) continue;
-      const visible = rows.owner.map((o) => o === value);
-      const layout = rows.titles[value] ? {"title.text": rows.titles[value]} : {};
-      updates.push(window.Plotly.update(gd, {visible: visible}, layout));
+    api.chosen[param] = value;
+    const shown = [];
+    for (const s of withRows) {
+      if (s.rows.params.includes(param)) shown.push(display(s, keyOf(s.rows)));
     }
-    await Promise.all(updates);
+    await Promise.all(shown);
     await new Promise((resolve) => requestAnimationFrame(() => resolve()));
     api.lastSwitchMs = performance.now() - started;
     api.switches.push(api.lastSwitchMs);
-    api.chosen[param] = value;
     setParam(param, value);
   };
 
@@ -182,7 +351,11 @@ function install() {
   let pending = false;
   const scan = () => {
     pending = false;
-    for (const gd of charts()) hook(gd);
+    for (const s of [...withRows]) if (!s.gd.isConnected) drop(s);
+    for (const gd of charts()) {
+      hook(gd);
+      watchRows(gd);
+    }
   };
   new MutationObserver(() => {
     if (!pending) { pending = true; requestAnimationFrame(scan); }
