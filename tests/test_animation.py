@@ -123,6 +123,15 @@ def test_a_default_trace_is_not_strided():
     assert meta["stride"] == 1 and meta["steps"] == list(range(15))
 
 
+def test_fast_asks_plotly_for_each_frame_half_a_screen_refresh_early():
+    """plotly.js starts a frame at the first screen refresh (1/60 s) past the duration: at
+    exactly 1000/30 ms, "fast" waited three refreshes a frame and played 20 a second."""
+    fig = spec(animation.states(rnnviz.run(rnnviz.RunConfig())))
+    fast = next(b for b in fig["layout"]["updatemenus"][0]["buttons"] if "fast" in b["label"])
+    duration = fast["args"][1]["frame"]["duration"]
+    assert 1000 / 30 - 1000 / 60 < duration < 1000 / 30
+
+
 @pytest.mark.parametrize("n,text", [(2, "2nd"), (3, "3rd"), (4, "4th"), (11, "11th"), (21, "21st")])
 def test_ordinals_are_english(n, text):
     assert animation.ordinal(n) == text
@@ -133,7 +142,7 @@ def test_the_play_button_animates_from_the_current_frame_without_redrawing(trace
     play = fig["layout"]["updatemenus"][0]["buttons"][0]
     assert play["method"] == "animate" and play["args"][0] is None
     assert play["args"][1]["fromcurrent"] is True
-    assert play["args"][1]["frame"] == {"duration": 200.0, "redraw": False}
+    assert play["args"][1]["frame"] == {"duration": 200 - 1000 / 120, "redraw": False}
     slider = fig["layout"]["sliders"][0]
     assert [s["args"][0] for s in slider["steps"]] == [[str(t)] for t in range(15)]
 
