@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 
 import rnnviz
@@ -208,37 +209,49 @@ def states_view(cfg: rnnviz.RunConfig) -> None:
         animation_ui(cfg, trace, sample, "states")
         st.plotly_chart(figures.unit_lines(trace, sample, units), key="fig_lines")
         return
-    units_key = tuple(units)
-    charts = [(lambda s: figures.state_heatmaps(trace, s), "fig_states", ()),
-              (lambda s: figures.unit_lines(trace, s, units), "fig_lines", units_key)]  # fmt: skip
-    sample_charts(left, cfg, charts)
+    rows = {"sample": (left, "sample row", cfg.batch_size)}
+    charts = [(lambda c: figures.state_heatmaps(trace, c["sample"]), "fig_states", ("sample",), ()),
+              (lambda c: figures.unit_lines(trace, c["sample"], units), "fig_lines", ("sample",),
+               tuple(units))]  # fmt: skip
+    for fig, (_, key, _, _) in zip(browser_charts(cfg, rows, charts), charts, strict=True):
+        st.plotly_chart(fig, key=key)
 
 
-def sample_charts(column, cfg: rnnviz.RunConfig, charts: list) -> None:
-    """Charts of one sample row each, with the sample row selector in `column`; `charts`:
-    (build(sample) -> figure, chart key, what else the figure depends on).
+def browser_charts(cfg: rnnviz.RunConfig, selectors: dict, charts: list) -> list[go.Figure]:
+    """The figures of charts whose display-only selectors the browser switches when it can.
 
-    When every row's charts fit (rnnviz.views.browser.MAX_BYTES), each chart carries every
-    row and the browser switches rows without asking the server; the choice goes into the
-    URL (`sample=`). Past the bound, the server-side selector, a round trip per change."""
-    count = cfg.batch_size
-    chosen = inbrowser.url_index("sample", count, st.session_state.get("sample", 0))
+    `selectors`: URL parameter -> (where its selector goes, its label, how many values);
+    `charts`: (build(choice) -> figure, chart key, the parameters it depends on, what else
+    it depends on). When every chart with every choice of its parameters fits
+    (rnnviz.views.browser), each carries them all and the browser switches them without
+    asking the server; the choices go into the URL. Past the bound, the server-side
+    selectors, a round trip per change. The caller places the charts (`st.plotly_chart`
+    with their keys)."""
+    chosen = {param: inbrowser.url_index(param, count, st.session_state.get(param, 0))
+              for param, (_, _, count) in selectors.items()}  # fmt: skip
     config = json.dumps(cfg.to_dict(), sort_keys=True)
-    figs = [
-        cached("explore row charts", (config, key, extra, chosen, browser.MAX_BYTES),
-               lambda build=build: browser.kept_rows(build, count, chosen, "sample")).figure
-        for build, key, extra in charts
-    ]  # fmt: skip  (shared by every session; a fragment rerun redraws them from here)
+    figs = []
+    for build, key, params, extra in charts:
+        counts = {p: selectors[p][2] for p in params}
+        mine = {p: chosen[p] for p in params}
+        figs.append(
+            cached(
+                "explore row charts",
+                (config, key, extra, tuple(mine.items()), browser.MAX_BYTES),
+                lambda build=build, counts=counts, mine=mine: browser.kept_choices(
+                    build, counts, mine
+                ),
+            ).figure
+        )  # fmt: skip  (shared by every session; a fragment rerun redraws from here)
     if all(fig is not None for fig in figs):
-        with column:
-            inbrowser.selector("sample row", "sample", count)
-        for fig, (_, key, _) in zip(figs, charts, strict=True):
-            st.plotly_chart(fig, key=key)
-        return
-    with column:
-        sample = pick("sample row", count, "sample")
-    for build, key, _ in charts:
-        st.plotly_chart(build(sample), key=key)
+        for param, (where, label, count) in selectors.items():
+            with where:
+                inbrowser.selector(label, param, count)
+        return figs
+    for param, (where, label, count) in selectors.items():
+        with where:
+            chosen[param] = pick(label, count, param)
+    return [build({p: chosen[p] for p in params}) for build, _, params, _ in charts]
 
 
 @st.fragment
@@ -254,7 +267,11 @@ def gates_view(cfg: rnnviz.RunConfig) -> None:
             sample = pick("sample row", cfg.batch_size, "sample")
         animation_ui(cfg, trace, sample, "gates")
     else:
-        sample_charts(column, cfg, [(lambda s: figures.gate_heatmaps(trace, s), "fig_gates", ())])
+        rows = {"sample": (column, "sample row", cfg.batch_size)}
+        charts = [
+            (lambda c: figures.gate_heatmaps(trace, c["sample"]), "fig_gates", ("sample",), ())
+        ]
+        st.plotly_chart(browser_charts(cfg, rows, charts)[0], key="fig_gates")
 
 
 def play_ui() -> bool:
@@ -344,11 +361,32 @@ def answer_inputs_ui(trace: rnnviz.Trace, batch: int) -> None:
 def carry_view(cfg: rnnviz.RunConfig) -> None:
     trace = trace_of(cfg)  # a fragment keeps its arguments: a small config, not the trace
     left, right = st.columns(2)
-    with left:
-        sample = pick("sample row", cfg.batch_size, "sample")
     with right:
         state = st.radio("state", cfg.state_names, horizontal=True, key="carry_state")
-    st.plotly_chart(figures.carry_over(trace, sample, state), key="fig_carry")
+    carry_chart = st.container()
+    # Placed now, filled below: the charts and their selectors come from one call.
+    numbers, unit_slot, vs_chart = st.container(), st.container(), st.container()
+    on = trace_of(cfg.replace(stateful=True))
+    off = trace_of(cfg.replace(stateful=False, reset_before=()))
+    selectors = {"sample": (left, "sample row", cfg.batch_size),
+                 "unit": (unit_slot, "unit", cfg.hidden_size)}  # fmt: skip
+    charts = [
+        (lambda c: figures.carry_over(trace, c["sample"], state), "fig_carry", ("sample",),
+         (state,)),
+        (lambda c: figures.stateful_vs_stateless(on, off, c["sample"], c["unit"]), "fig_vs",
+         ("sample", "unit"), ()),
+    ]  # fmt: skip
+    carry, versus = browser_charts(cfg, selectors, charts)
+    with carry_chart:
+        st.plotly_chart(carry, key="fig_carry")
+    with vs_chart:
+        st.plotly_chart(versus, key="fig_vs")
+    with numbers:
+        carry_numbers(cfg, trace, state)
+
+
+def carry_numbers(cfg: rnnviz.RunConfig, trace: rnnviz.Trace, state: str) -> None:
+    """The state batch 0 starts from, and what happened at each boundary, in numbers."""
     idx = cfg.state_names.index(state)
     st.markdown(
         f"**The state batch 0 starts from** ({state}_0, `initial_state={cfg.initial_state}`), "
@@ -380,10 +418,6 @@ def carry_view(cfg: rnnviz.RunConfig) -> None:
         )
     if rows:
         st.table(rows)
-    on = trace_of(cfg.replace(stateful=True))
-    off = trace_of(cfg.replace(stateful=False, reset_before=()))
-    unit = pick("unit", cfg.hidden_size, "unit")
-    st.plotly_chart(figures.stateful_vs_stateless(on, off, sample, unit), key="fig_vs")
 
 
 @st.fragment

@@ -33,7 +33,7 @@ def url_index(param: str, count: int, fallback: int = 0) -> int:
 #: parameter is written by hand, not by Streamlit's binding: a bound widget's parameter is
 #: deleted from the URL by a run that does not draw the widget (Streamlit 1.67's
 #: `remove_stale_bindings`), which is every run of a view whose selector is in the browser.
-URL_KEYS = frozenset({"sample"})
+URL_KEYS = frozenset({"sample", "unit"})
 
 
 def keep_in_url(param: str, value: int) -> None:

@@ -204,6 +204,30 @@ def test_a_window_resize_keeps_the_sample_row_chosen_in_the_browser(page):
     np.testing.assert_allclose(shown, np.concatenate(list(trace.h[:, 1]), axis=0).T, rtol=1e-6)
 
 
+def test_choosing_a_unit_in_the_carry_view_shows_its_h_with_no_websocket_message(page):
+    counts = {"messages": 0}
+    page.on("websocket", lambda ws: (
+        ws.on("framesent", lambda _: counts.__setitem__("messages", counts["messages"] + 1)),
+        ws.on("framereceived", lambda _: counts.__setitem__("messages", counts["messages"] + 1)),
+    ))  # fmt: skip
+    test_browser.open_app(page, "view=State+across+batches")
+    page.wait_for_function("() => window.__rnnviz.ready()", timeout=30_000)
+    page.wait_for_timeout(1000)
+    before = counts["messages"]
+    page.locator("select[data-param=unit]").select_option("3")
+    page.wait_for_function("() => location.search.includes('unit=3')", timeout=5000)
+    versus = page.evaluate(
+        f"() => {SHOWN_JS}.filter((gd) => gd._fullLayout.title.text.includes('stateful vs not'))"
+        ".map((gd) => [gd._fullLayout.title.text, gd._fullData.map((t) => Array.from(t.y))])"
+    )
+    assert len(versus) == 1 and "h[3] of sample 0" in versus[0][0]
+    on = rnnviz.run(rnnviz.RunConfig(stateful=True))
+    np.testing.assert_allclose(versus[0][1][0], np.concatenate(list(on.h[:, 0, :, 3])),
+                               rtol=1e-6)  # fmt: skip
+    page.wait_for_timeout(500)
+    assert counts["messages"] == before
+
+
 # ----- every page's animation plays in the browser ---------------------------------------
 
 PAGES = {

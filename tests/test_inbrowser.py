@@ -109,6 +109,73 @@ def test_rows_figure_returns_none_past_the_byte_bound():
     assert browser.rows_figure(build, 1, 0, "sample") is not None
 
 
+def test_rows_figure_returns_none_past_the_number_of_choices():
+    trace = rnnviz.run(rnnviz.RunConfig())
+    build = lambda c: figures.carry_over(trace, 0)  # noqa: E731  (tiny: only the count is over)
+    counts = {"sample": 8, "unit": browser.MAX_CHOICES // 8 + 1}
+    assert browser.choices_figure(build, counts, {"sample": 0, "unit": 0}) is None
+
+
+def test_choices_whose_axes_differ_are_refused():
+    """A chart drawn ahead in the browser takes the first choice's layout: a figure whose
+    axes change with the choice would show the wrong axis titles."""
+    trace = rnnviz.run(rnnviz.RunConfig())
+
+    def build(choice):
+        fig = figures.carry_over(trace, 0)
+        return fig.update_layout(yaxis_title=f"unit {choice['unit']}")
+
+    with pytest.raises(ValueError, match="another layout"):
+        browser.choices_figure(build, {"unit": 2}, {"unit": 0})
+
+
+# ----- the State across batches view: sample row and unit --------------------------------
+
+
+@pytest.fixture(scope="module")
+def carry():
+    return open_with({}, view="carry")
+
+
+def owned_by(fig: dict, key: str) -> list[dict]:
+    """The traces of one choice ("sample,unit") in a chart that carries every choice."""
+    owner = fig["layout"]["meta"]["rnnviz_rows"]["owner"]
+    return [d for d, o in zip(fig["data"], owner, strict=True) if o == key]
+
+
+def test_the_stateful_vs_stateless_chart_carries_every_sample_row_and_unit(carry):
+    fig = all_charts(carry)["fig_vs"]
+    on = rnnviz.run(rnnviz.RunConfig(stateful=True))
+    off = rnnviz.run(rnnviz.RunConfig(stateful=False))
+    assert fig["layout"]["meta"]["rnnviz_rows"]["params"] == ["sample", "unit"]
+    stateful, stateless = owned_by(fig, "1,3")
+    np.testing.assert_array_equal(values(stateful["y"]), unrolled(on.h, 1)[3])
+    np.testing.assert_array_equal(values(stateless["y"]), unrolled(off.h, 1)[3])
+    titles = fig["layout"]["meta"]["rnnviz_rows"]["titles"]
+    assert titles["1,3"] == "Same input, stateful vs not: h[3] of sample 1"
+
+
+def test_the_carry_chart_carries_every_sample_row(carry):
+    fig = all_charts(carry)["fig_carry"]
+    trace = rnnviz.run(rnnviz.RunConfig())
+    (heat,) = owned_by(fig, "1")
+    starts = values(heat["z"])[:, 0::2]
+    np.testing.assert_array_equal(starts, np.stack([trace.initial_states[k][0][1]
+                                                    for k in range(3)], axis=1))  # fmt: skip
+
+
+def test_the_carry_view_has_no_server_side_sample_or_unit_selector_when_they_fit(carry):
+    keys = [s.key for s in carry.selectbox]
+    assert "sample" not in keys and "unit" not in keys
+
+
+def test_a_links_unit_is_the_one_the_carry_view_shows_first():
+    at = open_with({"unit": "5", "sample": "1"}, view="carry")
+    fig = charts(at)["fig_vs"]
+    assert fig["layout"]["title"]["text"] == "Same input, stateful vs not: h[5] of sample 1"
+    assert len(fig["data"]) == 2
+
+
 def test_an_animation_link_opens_on_its_frame():
     at = open_with({"play": "true", "frame": "7"})
     fig = all_charts(at)["fig_states_play"]

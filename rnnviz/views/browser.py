@@ -31,6 +31,9 @@ import plotly.graph_objects as go
 #: The figure with every choice of a selector, at most (about, as JSON): 3 MB, or
 #: RNNVIZ_BROWSER_MB (0: every selector goes through the server, as before issue 22).
 MAX_BYTES = int(float(os.environ.get("RNNVIZ_BROWSER_MB", "3")) * 2**20)
+#: At most this many choices in one chart (each is a figure built on the server and a
+#: chart drawn ahead in the browser): past it, the server's selectors.
+MAX_CHOICES = 64
 
 
 def rows_figure(
@@ -53,20 +56,26 @@ def choices_figure(
     each selector's URL parameter and how many values it has), `chosen` visible.
 
     The page script switches a selector's value in every chart that has it. The figures
-    must differ only in their traces and title. Returns None when all of them would be
-    over MAX_BYTES (the first one tells).
+    must differ only in their traces and title (ValueError if not: a chart drawn ahead
+    would keep the first one's axes). Returns None when there are more than MAX_CHOICES
+    or all of them would be over MAX_BYTES (the first one tells).
     """
     params = list(counts)
     choices = [dict(zip(params, values, strict=True))
                for values in itertools.product(*(range(counts[p]) for p in params))]  # fmt: skip
     key = ",".join(str(chosen[p]) for p in params)
+    if len(choices) > MAX_CHOICES or MAX_BYTES <= 0:
+        return None
     first = build(choices[0])
     if len(first.to_json()) * len(choices) > MAX_BYTES:
         return None
     data, owner, shown, titles = [], [], [], {}
+    frame = _without_title(first)
     for choice in choices:
         fig = first if choice is choices[0] else build(choice)
         here = ",".join(str(choice[p]) for p in params)
+        if fig is not first and _without_title(fig) != frame:
+            raise ValueError(f"the figure for {choice} has another layout than for {choices[0]}")
         for trace in fig.data:
             data.append(trace.to_plotly_json())
             shown.append(trace.visible is not False)
@@ -82,6 +91,12 @@ def choices_figure(
     return go.Figure(data=data, layout=layout, _validate=False)
 
 
+def _without_title(fig: go.Figure) -> dict:
+    layout = fig.layout.to_plotly_json()
+    layout.pop("title", None)
+    return layout
+
+
 @dataclass(frozen=True)
 class Kept:
     """A figure (or None: did not fit) kept in a byte-bounded cache (rnnviz.serving.memory),
@@ -94,9 +109,11 @@ class Kept:
         return 2 * self.size + 1024
 
 
-def kept_rows(build: Callable[[int], go.Figure], count: int, chosen: int, param: str) -> Kept:
-    """`rows_figure` wrapped for a cache (its size: the figure's JSON, about)."""
-    fig = rows_figure(build, count, chosen, param)
+def kept_choices(
+    build: Callable[[dict[str, int]], go.Figure], counts: dict[str, int], chosen: dict[str, int]
+) -> Kept:
+    """`choices_figure` wrapped for a cache (its size: the figure's JSON, about)."""
+    fig = choices_figure(build, counts, chosen)
     return Kept(fig, 0 if fig is None else len(fig.to_json()))
 
 

@@ -137,7 +137,7 @@ def stateful_vs_stateless(
     fig.update_layout(
         title=f"Same input, stateful vs not: h[{unit}] of sample {sample}",
         xaxis_title="time step (batches end to end)",
-        yaxis_title=f"h[{unit}]",
+        yaxis_title="h of the unit",  # the same for every unit: the browser switches units
         height=340,
     )
     return fig
