@@ -55,10 +55,25 @@ def words(frame_or_figure: dict) -> str:
 
 def test_the_frames_change_only_scatter_traces_and_the_heatmaps_are_images(trace):
     fig = spec(animation.states(trace, sample=0))
-    assert all(frame["traces"] == list(range(10)) for frame in fig["frames"])
-    assert {d["type"] for d in fig["data"]} == {"scatter"}
+    # markers, sticks and cursors of 3 rows, and the words; never the 3 rows' hover points
+    assert all(frame["traces"] == [*range(9), 12] for frame in fig["frames"])
+    drawn = [d for d in fig["data"] if d.get("opacity") != 0]
+    assert {d["type"] for d in drawn} == {"scatter"}  # the heatmaps are images, hover apart
     assert fig["layout"]["updatemenus"][0]["buttons"][0]["args"][1]["frame"]["redraw"] is False
     assert len(fig["layout"]["images"]) == 3
+
+
+def test_hovering_an_animated_heatmap_gives_each_cells_value(trace):
+    fig = spec(animation.states(trace, sample=1))
+    hover = [d for d in fig["data"] if d.get("opacity") == 0]
+    assert [(d["type"], d["name"]) for d in hover] == [
+        ("heatmap", "hidden state h_t"), ("heatmap", "cell state c_t"), ("heatmap", "input x_t")]
+    h, c, _ = hover
+    np.testing.assert_array_equal(values(h["z"]), np.concatenate(list(trace.h[:, 1]), axis=0).T)
+    np.testing.assert_array_equal(values(c["z"]), np.concatenate(list(trace.c[:, 1]), axis=0).T)
+    assert (h["x0"], h["dx"]) == (0, 1)
+    # laid over the image's axes, which the frames never touch
+    assert fig["layout"][f"xaxis{h['xaxis'][1:]}"]["overlaying"] == "x2"
 
 
 def test_the_h_image_shows_h_on_the_diverging_scale_cell_by_cell(trace):

@@ -102,6 +102,16 @@ def test_the_text_cursor_sits_on_each_character_with_its_top_5():
     assert "character 3 'c': value +0.4000" in frame["data"][3]["text"][0]
 
 
+def test_hovering_a_character_of_the_text_animation_gives_its_index_and_value():
+    top5 = [[(c, 0.5), ("x", 0.2), ("y", 0.1), ("z", 0.1), (" ", 0.05)] for c in "bcd"]
+    fig = animation_paths.text_cursor("abc", np.array([0.1, -0.2, 0.3]), top5, "unit 0", 1.0)
+    text = fig.data[0]
+    np.testing.assert_allclose(np.asarray(text.customdata, np.float64),
+                               [[0, 0.1], [1, -0.2], [2, 0.3]], rtol=1e-6)  # fmt: skip
+    assert "%{customdata[1]:+.4f}" in text.hovertemplate
+    assert all(0 not in frame.traces for frame in fig.frames)  # it stays while playing
+
+
 def test_a_long_text_keeps_every_character_up_to_2000_then_strides():
     n = 3000
     top5 = [[("a", 1.0)] * 5] * n

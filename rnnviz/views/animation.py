@@ -242,6 +242,19 @@ def _colourbar(domain: list[float], title: str) -> dict:
                 len=high - low, thickness=12, title=dict(text=title, side="right"))  # fmt: skip
 
 
+def _hover_cells(name: str, values: np.ndarray, steps: np.ndarray, x: str, y: str) -> dict:
+    """An invisible heatmap over a heatmap drawn as an image: hovering a cell gives its step,
+    row and value, as over the still heatmaps. It has axes of its own (laid over the
+    image's), which no frame touches, so plotly.js leaves it as drawn while it plays."""
+    stride = int(steps[1] - steps[0]) if len(steps) > 1 else 1
+    return dict(
+        type="heatmap", xaxis=x, yaxis=y, z=np.ascontiguousarray(values[:, steps], np.float32),
+        x0=int(steps[0]), dx=stride, y0=0, dy=1, opacity=0, showscale=False,
+        hoverlabel=dict(bgcolor="white"), name=name,
+        hovertemplate=f"{name}<br>t = %{{x}}, row %{{y}}<br>%{{z:.6f}}<extra></extra>",
+    )  # fmt: skip
+
+
 def _cursor_path(t: int, rows: int, stride: int) -> tuple[list, list]:
     half = stride / 2
     return [t - half, t + half, t + half, t - half, t - half], [-0.5, -0.5, rows - 0.5,
@@ -272,7 +285,7 @@ def _build(trace: Trace, rows: list, what: str, line: Timeline, sample: int) -> 
                              y1=1, fillcolor="white", line=dict(width=0), layer="below")]
     first = line.steps[0]
     half = line.stride / 2
-    images, markers, sticks, cursors = [], [], [], []
+    images, markers, sticks, cursors, hovers = [], [], [], [], []
     for r, (name, values, sigmoid) in enumerate(rows, start=1):
         left, right = 2 * r, 2 * r + 1
         count = values.shape[0]
@@ -298,6 +311,12 @@ def _build(trace: Trace, rows: list, what: str, line: Timeline, sample: int) -> 
             type="scatter", mode="lines", x=x, y=y, xaxis=_axis("x", right),
             yaxis=_axis("y", right), line=dict(color="#777", width=3), hoverinfo="skip",
         ))  # fmt: skip
+        over = 2 * len(rows) + 1 + r  # the hover heatmap's own axes, laid over the image's
+        layout[_axis("x", over, True)] = dict(overlaying=_axis("x", left), matches=_axis("x", left),
+                                             visible=False)  # fmt: skip
+        layout[_axis("y", over, True)] = dict(overlaying=_axis("y", left), matches=_axis("y", left),
+                                             visible=False)  # fmt: skip
+        hovers.append(_hover_cells(name, values, shown, _axis("x", over), _axis("y", over)))
         x, y = _cursor_path(first, count, line.stride)
         cursors.append(dict(
             type="scatter", mode="lines", x=x, y=y, xaxis=_axis("x", left),
@@ -319,7 +338,10 @@ def _build(trace: Trace, rows: list, what: str, line: Timeline, sample: int) -> 
                     cliponaxis=False, xaxis="x", yaxis="y", hoverinfo="skip",
                     textfont=dict(size=14))  # fmt: skip
 
-    data = [*markers, *sticks, *cursors, words(first)]
+    # No frame names the hover points, so they stay as drawn while it plays; the line of
+    # words is the last trace.
+    data = [*markers, *sticks, *cursors, *hovers, words(first)]
+    changing = [*range(3 * len(rows)), len(data) - 1]
     count_rows = len(rows)
     frames = []
     for t in line.steps:
@@ -334,7 +356,7 @@ def _build(trace: Trace, rows: list, what: str, line: Timeline, sample: int) -> 
             x, _ = _cursor_path(t, values.shape[0], line.stride)
             changed.append(dict(type="scatter", x=x))
         changed.append(dict(type="scatter", text=[_title(trace, t, what, line)]))
-        frames.append(dict(name=str(t), traces=list(range(3 * count_rows + 1)), data=changed))
+        frames.append(dict(name=str(t), traces=changing, data=changed))
     layout.update(
         images=images,
         showlegend=False,

@@ -265,8 +265,11 @@ def text_cursor(
     sticks_x, sticks_y = _lollipop(np.asarray(probs))
     data = [
         dict(type="scatter", mode="text", x=cols.tolist(), y=rows.tolist(), text=printable,
-             textfont=dict(family="monospace", size=12, color="black"), hoverinfo="skip",
-             xaxis="x2", yaxis="y2"),
+             textfont=dict(family="monospace", size=12, color="black"), xaxis="x2", yaxis="y2",
+             customdata=np.stack([np.arange(n), values], axis=1).astype(np.float32),
+             hoverlabel=dict(bgcolor="white"),  # no frame names it: it stays while playing
+             hovertemplate="character %{customdata[0]} %{text}<br>value "
+                           "%{customdata[1]:+.4f}<extra></extra>"),
         dict(type="scatter", mode="lines", x=cx, y=cy, line=dict(color="black", width=2),
              hoverinfo="skip", xaxis="x2", yaxis="y2"),
         dict(type="scatter", mode="markers+text", x=probs, y=[4, 3, 2, 1, 0], text=labels,
