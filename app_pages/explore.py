@@ -234,15 +234,16 @@ def browser_charts(cfg: rnnviz.RunConfig, selectors: dict, charts: list) -> list
     for build, key, params, extra in charts:
         counts = {p: selectors[p][2] for p in params}
         mine = {p: chosen[p] for p in params}
+        bounds = (browser.MAX_BYTES, browser.MAX_CHOICES)
         figs.append(
             cached(
                 "explore row charts",
-                (config, key, extra, tuple(mine.items()), browser.MAX_BYTES),
+                (config, key, extra, tuple(mine.items()), bounds),
                 lambda build=build, counts=counts, mine=mine: browser.kept_choices(
                     build, counts, mine
                 ),
             ).figure
-        )  # fmt: skip  (shared by every session; a fragment rerun redraws from here)
+        )  # shared by every session; a fragment rerun redraws from here
     if all(fig is not None for fig in figs):
         for param, (where, label, count) in selectors.items():
             with where:
@@ -424,16 +425,28 @@ def carry_numbers(cfg: rnnviz.RunConfig, trace: rnnviz.Trace, state: str) -> Non
 def step_view(cfg: rnnviz.RunConfig) -> None:
     trace = trace_of(cfg)  # a fragment keeps its arguments: a small config, not the trace
     cols = st.columns(4)
-    with cols[0]:
-        batch = pick("batch", cfg.num_batches, "batch")
-    with cols[1]:
-        sample = pick("sample row", cfg.batch_size, "sample")
-    with cols[2]:
-        t = pick("timestep t (0 = first)", cfg.num_steps, "t")
-    with cols[3]:
-        unit = pick("unit", cfg.hidden_size, "unit")
+    selectors = {"batch": (cols[0], "batch", cfg.num_batches),
+                 "sample": (cols[1], "sample row", cfg.batch_size),
+                 "t": (cols[2], "timestep t (0 = first)", cfg.num_steps),
+                 "unit": (cols[3], "unit", cfg.hidden_size)}  # fmt: skip
+    block = cached(
+        "explore step equations",
+        (json.dumps(cfg.to_dict(), sort_keys=True), browser.MAX_BYTES, browser.MAX_TEXT_CHOICES),
+        lambda: browser.kept_step_equations(trace),
+    ).figure  # every choice's equations, when they fit: the browser switches them
+    if block is not None:
+        for param, (where, label, count) in selectors.items():
+            with where:
+                inbrowser.selector(label, param, count)
+        inbrowser.text_block("step_equations", block)
+        return
+    chosen = {}
+    for param, (where, label, count) in selectors.items():
+        with where:
+            chosen[param] = pick(label, count, param)
     from rnnviz.views.equations import step_equations
 
+    batch, sample, t, unit = (chosen[p] for p in ("batch", "sample", "t", "unit"))
     for line in step_equations(trace, batch, sample, t, unit):
         st.latex(line)
     x_t = np.array2string(trace.inputs[batch, sample, t], precision=6)

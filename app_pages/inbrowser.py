@@ -33,7 +33,7 @@ def url_index(param: str, count: int, fallback: int = 0) -> int:
 #: parameter is written by hand, not by Streamlit's binding: a bound widget's parameter is
 #: deleted from the URL by a run that does not draw the widget (Streamlit 1.67's
 #: `remove_stale_bindings`), which is every run of a view whose selector is in the browser.
-URL_KEYS = frozenset({"sample", "unit"})
+URL_KEYS = frozenset({"sample", "unit", "batch", "t"})
 
 
 def keep_in_url(param: str, value: int) -> None:
@@ -61,6 +61,14 @@ def selector(label: str, param: str, count: int) -> int:
                                                    "count": count, "value": value})  # fmt: skip
     return value
 
+
+
+def text_block(key: str, block: dict) -> None:
+    """A block of text with a version per choice of its selectors (`block`: params, counts,
+    html by "i,j,..."), shown by the page script for the choices in the URL."""
+    chosen = {p: url_index(p, block["counts"][p], st.session_state.get(p, 0))
+              for p in block["params"]}  # fmt: skip
+    _component(key=key, data={"text": {**block, "chosen": chosen}})
 
 
 def animation(fig: go.Figure, url_key: str) -> go.Figure:

@@ -153,7 +153,8 @@ def take(base: str, out: Path) -> None:
 
         # Step inspector at batch 1, sample 1, t = 2, unit 3, opened from a shared link.
         page.goto(base + "/?view=Step+inspector&batch=1&sample=1&t=2&unit=3")
-        page.wait_for_selector('[data-testid="stMain"] .katex', timeout=TIMEOUT_MS)
+        # typeset by the browser (MathML), switched there without the server
+        page.wait_for_selector('[data-testid="stMain"] .rnnviz-equation math', timeout=TIMEOUT_MS)
         settle(page)
         expect_text(page, "Keras:")
         shoot(page, out / "step.png")

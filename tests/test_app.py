@@ -117,9 +117,23 @@ def served_url(data: str | bytes, mimetype: str, file_name: str) -> str:
     )
 
 
-def numbers(text: str) -> list[float]:
-    """Returns the decimal numbers of a LaTeX line, in order (indices like t-1 are skipped)."""
-    return [float(n) for n in re.findall(r"-?\d+\.\d+", text)]
+def step_block(at: AppTest) -> dict:
+    """The Step inspector as sent to the browser: every (batch, sample, t, unit)'s HTML."""
+    for element in at.get("bidi_component"):
+        data = json.loads(element.proto.json or "{}")
+        if "text" in data:
+            return data["text"]
+    raise AssertionError("the page sent no Step inspector block")
+
+
+def step_lines(at: AppTest, batch: int, sample: int, t: int, unit: int) -> list[list[float]]:
+    """The decimal numbers of each equation the browser shows for this choice (MathML)."""
+    html = step_block(at)["html"][f"{batch},{sample},{t},{unit}"]
+    number = r"<mn>((?:&#x02212;)?\d+\.\d+)</mn>"  # a minus sign is part of its number
+    return [
+        [float(n.replace("&#x02212;", "-")) for n in re.findall(number, equation)]
+        for equation in re.findall(r"<div class='rnnviz-equation'>(.*?)</div>", html)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -179,10 +193,10 @@ def test_batch_size_sets_the_first_axis_of_every_returned_tensor(shown):
 def test_num_features_sets_the_length_of_x_t_in_the_step_inspector(shown):
     at = shown("step", num_features=3)
     assert not at.exception
-    prefix = "**The input at this step:** x_t = `["
-    x_t = [m.value for m in at.markdown if m.value.startswith(prefix)]
+    html = step_block(at)["html"]["0,0,0,0"]
+    x_t = re.findall(r"this step:</strong> x_t = <code>\[(.*?)\]</code>", html)
     assert len(x_t) == 1  # in the body text, not a small grey caption
-    assert len(x_t[0].removeprefix(prefix).removesuffix("]`").split()) == 3
+    assert len(x_t[0].split()) == 3
 
 
 def test_gru_states_view_shows_only_h_and_says_there_is_no_cell_state(shown):
@@ -436,9 +450,8 @@ def test_carry_view_overlays_stateful_and_stateless_h(shown):
 def test_step_inspector_shows_the_traced_numbers_at_the_chosen_position(cell):
     batch, sample, t, unit = 1, 1, 3, 2
     at = open_page("step", cell=cell)
-    change(at, batch=batch, sample=sample, t=t, unit=unit)
     assert not at.exception
-    lines = [numbers(line.value) for line in at.latex]
+    lines = step_lines(at, batch, sample, t, unit)
     trace = rnnviz.run(rnnviz.RunConfig(cell=cell))
     at_ = (batch, sample, t, unit)
     prev = (batch, sample, t - 1, unit)

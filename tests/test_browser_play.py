@@ -228,6 +228,28 @@ def test_choosing_a_unit_in_the_carry_view_shows_its_h_with_no_websocket_message
     assert counts["messages"] == before
 
 
+def test_choosing_a_timestep_in_the_step_inspector_shows_its_equations_with_no_message(page):
+    counts = {"messages": 0}
+    page.on("websocket", lambda ws: (
+        ws.on("framesent", lambda _: counts.__setitem__("messages", counts["messages"] + 1)),
+        ws.on("framereceived", lambda _: counts.__setitem__("messages", counts["messages"] + 1)),
+    ))  # fmt: skip
+    test_browser.open_app(page, "view=Step+inspector&batch=1&sample=1&unit=2",
+                          wait_for=".rnnviz-equation")  # fmt: skip
+    page.wait_for_timeout(1000)
+    before = counts["messages"]
+    page.locator("select[data-param=t]").select_option("3")
+    page.wait_for_function("() => location.search.includes('t=3')", timeout=5000)
+    shown = page.evaluate(
+        "() => [...document.querySelectorAll('.rnnviz-equation')].map((e) => e.textContent)"
+    )
+    trace = rnnviz.run(rnnviz.RunConfig())
+    h = f"{trace.h[1, 1, 3, 2]:.6f}".replace("-", "\u2212")  # MathML's minus sign
+    assert len(shown) == 3 and shown[2].startswith("ht=ot·tanh(ct)") and h in shown[2]
+    page.wait_for_timeout(500)
+    assert counts["messages"] == before
+
+
 # ----- every page's animation plays in the browser ---------------------------------------
 
 PAGES = {

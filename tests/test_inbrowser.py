@@ -3,13 +3,24 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 import rnnviz
 from rnnviz.views import animation, browser, figures
-from tests.test_app import APP, all_charts, change, charts, heatmaps, values
+from tests.test_app import (
+    APP,
+    all_charts,
+    change,
+    charts,
+    heatmaps,
+    step_block,
+    step_lines,
+    values,
+)
 
 
 def open_with(query: dict[str, str], view: str = "states", **controls) -> AppTest:
@@ -213,3 +224,41 @@ def test_a_frame_in_the_link_is_echoed_without_its_markdown():
     at = open_with({"play": "true", "frame": "[x](javascript:alert(1))"})
     (notice,) = [c.value for c in at.caption if "is not a frame" in c.value]
     assert notice.startswith("frame=xjavascriptalert in the link") and "(" not in notice
+
+
+# ----- the Step inspector: batch, sample row, timestep and unit --------------------------
+
+
+def test_the_step_inspector_sends_each_choices_equations_with_the_latex_numbers():
+    """The MathML the browser typesets has the numbers of the LaTeX the server would show,
+    in the same order, for every (batch, sample, t, unit)."""
+    from rnnviz.views.equations import step_equations
+
+    at = open_with({}, view="step")
+    block = step_block(at)
+    trace = rnnviz.run(rnnviz.RunConfig())
+    assert block["params"] == ["batch", "sample", "t", "unit"]
+    assert len(block["html"]) == 3 * 2 * 5 * 8
+    for batch, sample, t, unit in [(0, 0, 0, 0), (1, 1, 3, 2), (2, 0, 4, 7)]:
+        latex = [[float(n) for n in re.findall(r"-?\d+\.\d+", line)]
+                 for line in step_equations(trace, batch, sample, t, unit)]  # fmt: skip
+        assert step_lines(at, batch, sample, t, unit) == latex
+
+
+def test_the_step_inspector_has_no_server_side_selectors_when_its_equations_fit():
+    at = open_with({}, view="step")
+    assert not {"batch", "sample", "t", "unit"} & {s.key for s in at.selectbox}
+    assert len(at.latex) == 0
+
+
+def test_a_links_step_is_the_one_the_browser_shows_first():
+    at = open_with({"batch": "2", "sample": "1", "t": "4", "unit": "6"}, view="step")
+    assert step_block(at)["chosen"] == {"batch": 2, "sample": 1, "t": 4, "unit": 6}
+
+
+def test_past_the_bound_the_step_inspector_is_typeset_by_the_server(monkeypatch):
+    monkeypatch.setattr(browser, "MAX_TEXT_CHOICES", 10)
+    at = open_with({"t": "3"}, view="step")
+    assert at.selectbox(key="t").value == 3
+    assert len(at.latex) == 3  # LSTM: gates, c_t, h_t
+    assert not [e for e in at.get("bidi_component") if "text" in (e.proto.json or "")]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -99,10 +100,10 @@ def _without_title(fig: go.Figure) -> dict:
 
 @dataclass(frozen=True)
 class Kept:
-    """A figure (or None: did not fit) kept in a byte-bounded cache (rnnviz.serving.memory),
-    sized by the JSON it holds."""
+    """A figure or a text block (or None: did not fit) kept in a byte-bounded cache
+    (rnnviz.serving.memory), sized by the JSON it holds."""
 
-    figure: go.Figure | None
+    figure: go.Figure | dict | None
     size: int
 
     def nbytes_estimate(self) -> int:
@@ -115,6 +116,57 @@ def kept_choices(
     """`choices_figure` wrapped for a cache (its size: the figure's JSON, about)."""
     fig = choices_figure(build, counts, chosen)
     return Kept(fig, 0 if fig is None else len(fig.to_json()))
+
+
+#: At most this many choices in a block of text the browser switches (the Step inspector:
+#: batch x sample x timestep x unit, 240 by default; each is about 2 KB and 1 ms to make).
+MAX_TEXT_CHOICES = 1024
+
+
+def step_equations_html(trace) -> dict | None:
+    """The Step inspector for every (batch, sample, timestep, unit) of `trace`, as HTML the
+    page script switches: each choice's equations (rnnviz.views.equations) as MathML, which
+    the browser typesets itself (converted by latex2mathml), then the input at the step.
+    None past MAX_TEXT_CHOICES or MAX_BYTES: the server's selectors and st.latex, as before.
+    """
+    from html import escape
+
+    import numpy as np
+    from latex2mathml.converter import convert
+
+    from rnnviz.views.equations import step_equations
+
+    cfg = trace.config
+    counts = {"batch": cfg.num_batches, "sample": cfg.batch_size, "t": cfg.num_steps,
+              "unit": cfg.hidden_size}  # fmt: skip
+    if MAX_BYTES <= 0 or int(np.prod(list(counts.values()))) > MAX_TEXT_CHOICES:
+        return None
+    html, size = {}, 0
+    for batch, sample, t, unit in itertools.product(*(range(n) for n in counts.values())):
+        equations = "".join(
+            f"<div class='rnnviz-equation'>{_signed(convert(line, display='block'))}</div>"
+            for line in step_equations(trace, batch, sample, t, unit)
+        )
+        x_t = escape(np.array2string(trace.inputs[batch, sample, t], precision=6))
+        block = f"{equations}<p><strong>The input at this step:</strong> x_t = <code>{x_t}</code>"
+        block += "</p>"
+        size += len(block) + 16
+        if size > MAX_BYTES:
+            return None
+        html[f"{batch},{sample},{t},{unit}"] = block
+    return {"params": list(counts), "counts": counts, "html": html}
+
+
+def _signed(mathml: str) -> str:
+    """A minus sign before a number as part of the number ("(−0.5)"), not an operator with
+    space around it ("( − 0.5)"), as TeX sets it."""
+    return re.sub(r"<mo>&#x02212;</mo><mn>", "<mn>&#x02212;", mathml)
+
+
+def kept_step_equations(trace) -> Kept:
+    """`step_equations_html` wrapped for a cache."""
+    block = step_equations_html(trace)
+    return Kept(block, 0 if block is None else sum(len(v) + 16 for v in block["html"].values()))
 
 
 def for_page(fig: go.Figure, url_key: str, start: str | None = None) -> go.Figure:
@@ -329,6 +381,28 @@ function install() {
     if (keyOf(rows) !== drawn) display(s, keyOf(rows));  // redrawn by Streamlit (a resize)
     buildLayers(s);
   };
+  // Blocks of text with a version per choice (the Step inspector's equations): the one
+  // of the current choice is in the page; a change of selector puts in another.
+  const texts = new Set();
+  const drawText = (block) => {
+    const d = block.data;
+    const key = d.params.map((p) => (p in api.chosen ? api.chosen[p] : d.chosen[p])).join(",");
+    if (block.key === key) return;
+    block.key = key;
+    block.root.innerHTML = d.html[key] || "";
+  };
+  api.text = (root, data) => {
+    for (const p of data.params) {
+      const chosen = fromUrl(p, data.counts[p]);
+      api.chosen[p] = chosen === null ? data.chosen[p] : chosen;
+    }
+    const block = root.__rnnvizText || {root};
+    root.__rnnvizText = block;
+    if (block.data !== data) block.key = null;
+    block.data = data;
+    texts.add(block);
+    drawText(block);
+  };
   api.ready = () => [...withRows].every((s) => s.built);  // every layer drawn
 
   api.show = async (param, value) => {
@@ -337,6 +411,10 @@ function install() {
     const shown = [];
     for (const s of withRows) {
       if (s.rows.params.includes(param)) shown.push(display(s, keyOf(s.rows)));
+    }
+    for (const block of [...texts]) {
+      if (!block.root.isConnected) texts.delete(block);
+      else if (block.data.params.includes(param)) drawText(block);
     }
     await Promise.all(shown);
     await new Promise((resolve) => requestAnimationFrame(() => resolve()));
@@ -385,12 +463,15 @@ export default function (component) {
   const api = window.__rnnviz || (window.__rnnviz = install());
   const data = component.data || {};
   if (data.param) api.selector(component.parentElement, data);
+  else if (data.text) api.text(component.parentElement, data.text);
 }
 """
 
 #: Its style: a compact selector in the page's colours.
 STYLE = """
 .rnnviz-select { font-size: 0.875rem; color: var(--st-text-color, inherit); }
+.rnnviz-equation { margin: 0.6rem 0; overflow-x: auto; font-size: 1.15rem; }
+.rnnviz-equation math { font-family: "Latin Modern Math", "STIX Two Math", math, serif; }
 .rnnviz-select select { margin-left: 0.5rem; padding: 0.35rem 0.6rem; min-width: 5rem;
   border-radius: 0.5rem; border: 1px solid var(--st-border-color, #d6d6d9);
   background: var(--st-secondary-background-color, #f0f2f6); color: inherit; font: inherit; }
