@@ -299,10 +299,33 @@ def animation_ui(cfg: rnnviz.RunConfig, trace: rnnviz.Trace, sample: int, view: 
     inbrowser.animation_ui(fig, "frame", f"fig_{view}_play", view)
 
 
+#: The What Keras returns view draws every batch's tables at once (the browser shows one)
+#: when there are at most this many batches and their returned arrays, counted three times
+#: (their values as a table, then as Arrow and JSON on the way), come to at most
+#: rnnviz.views.browser.MAX_BYTES; else the server's batch selector.
+MAX_RETURN_PANES = 10
+
+
 @st.fragment
 def returns_view(cfg: rnnviz.RunConfig) -> None:
     trace = trace_of(cfg)  # a fragment keeps its arguments: a small config, not the trace
-    batch = pick("batch", cfg.num_batches, "batch")
+    other = trace_of(cfg.replace(return_sequences=not cfg.return_sequences))
+    count = cfg.num_batches
+    size = sum(array.nbytes for returned in trace.outputs for _, array in returned)
+    if count > MAX_RETURN_PANES or size * 3 > browser.MAX_BYTES:
+        batch = pick("batch", count, "batch")
+        returns_of(cfg, trace, other, batch)
+        return
+    inbrowser.selector("batch", "batch", count)
+    for batch, pane in enumerate(inbrowser.panes("batch", count, "returns")):
+        with pane:
+            returns_of(cfg, trace, other, batch)
+
+
+def returns_of(
+    cfg: rnnviz.RunConfig, trace: rnnviz.Trace, other: rnnviz.Trace, batch: int
+) -> None:
+    """What layer(x) returned for one batch, the checks on it, and the flipped layer's."""
     returned = trace.outputs[batch]
     st.markdown(
         f"`layer(x)` returned **{len(returned)}** tensor(s) for batch {batch}, "
@@ -316,13 +339,12 @@ def returns_view(cfg: rnnviz.RunConfig) -> None:
         (st.success if holds else st.error)(
             text, icon=":material/check_circle:" if holds else ":material/cancel:"
         )
-    other = trace_of(cfg.replace(return_sequences=not cfg.return_sequences))
     st.markdown(f"**The same layer with return_sequences={not cfg.return_sequences}** returns:")
     st.table([{"name": n, "shape": str(a.shape)} for n, a in other.outputs[batch]])
     with st.expander("Values"):
         for name, array in returned:
             st.markdown(f"**{name}** {array.shape}")
-            st.dataframe(array.reshape(-1, array.shape[-1]), key=f"values_{name}")
+            st.dataframe(array.reshape(-1, array.shape[-1]), key=f"values_{name}_{batch}")
 
 
 def answer_inputs_ui(trace: rnnviz.Trace, batch: int) -> None:
@@ -339,7 +361,7 @@ def answer_inputs_ui(trace: rnnviz.Trace, batch: int) -> None:
             for r in range(x.shape[0])
             for t in range(x.shape[1])
         ],
-        key="answer_inputs",
+        key=f"answer_inputs_{batch}",
         hide_index=True,
     )
     st.markdown(

@@ -71,6 +71,16 @@ def text_block(key: str, block: dict) -> None:
     _component(key=key, data={"text": {**block, "chosen": chosen}})
 
 
+def panes(param: str, count: int, name: str) -> list:
+    """A container per value of `param` (0..count-1) for the caller to fill; the page script
+    shows only the one the selector chooses (a style rule hides the others), so a change
+    needs no round trip. For what the server writes (tables, checks) that is small."""
+    chosen = url_index(param, count, st.session_state.get(param, 0))
+    _component(key=f"rnnviz_panes_{name}",
+               data={"panes": {"param": param, "count": count, "name": name, "chosen": chosen}})
+    return [st.container(key=f"rnnviz_{name}_{i}") for i in range(count)]  # fmt: skip
+
+
 def animation(fig: go.Figure, url_key: str) -> go.Figure:
     """The animation with its frame bound to the URL as `url_key` (the page script writes
     it when playing stops; a link that has it opens there). A `url_key` that is not one of

@@ -117,6 +117,24 @@ def served_url(data: str | bytes, mimetype: str, file_name: str) -> str:
     )
 
 
+def pane(at: AppTest, name: str, index: int):
+    """The pane of choice `index` that the browser shows (the server draws one per choice,
+    a container keyed rnnviz_<name>_<index>), to read its elements."""
+
+    def find(node):
+        for child in getattr(node, "children", {}).values():
+            if str(getattr(child.proto, "id", "")).endswith(f"-rnnviz_{name}_{index}"):
+                return child
+            found = find(child)
+            if found is not None:
+                return found
+        return None
+
+    found = find(at.main)
+    assert found is not None, f"no pane rnnviz_{name}_{index}"
+    return found
+
+
 def step_block(at: AppTest) -> dict:
     """The Step inspector as sent to the browser: every (batch, sample, t, unit)'s HTML."""
     for element in at.get("bidi_component"):
@@ -414,7 +432,8 @@ def test_returns_view_live_checks_all_hold(shown, controls, checks):
     at = shown("returns", **controls)
     assert not at.exception
     assert [e.value for e in at.error] == []
-    assert len(at.success) == checks
+    for batch in range(3):  # each batch's pane has its checks
+        assert len(pane(at, "returns", batch).get("success")) == checks
 
 
 def test_returns_view_shows_what_the_flipped_return_sequences_returns(shown):
@@ -561,13 +580,14 @@ def test_preset_2_shows_the_initial_state_as_numbers(preset_page):
 
 
 def test_preset_3_shows_the_answers_input_and_why_its_numbers_differ(preset_page):
-    at = preset_page("return_sequences")
-    (rows,) = [d.value for d in at.dataframe if "sample row" in d.value.columns]
+    at = pane(preset_page("return_sequences"), "returns", 0)
+    (rows,) = [d.value for d in at.get("dataframe") if "sample row" in d.value.columns]
     features = rows[["feature 0", "feature 1", "feature 2"]].to_numpy()
     np.testing.assert_array_equal(
         features, [[1, 2, 3], [4, 5, 6], [7, 8, 9], [1, 2, 3], [4, 5, 6], [0, 0, 0]]
     )
-    why = [m.value for m in at.markdown if "Why these numbers are not the answer's" in m.value]
+    why = [m.value for m in at.get("markdown")
+           if "Why these numbers are not the answer's" in m.value]  # fmt: skip
     assert len(why) == 1 and "tf.set_random_seed(42)" in why[0]
     assert "the two rows get the same h_t at steps 0 and 1" in why[0]
     assert "the shapes match: (2, 3, 4) here and in the answer" in why[0]

@@ -250,6 +250,26 @@ def test_choosing_a_timestep_in_the_step_inspector_shows_its_equations_with_no_m
     assert counts["messages"] == before
 
 
+def test_choosing_a_batch_in_what_keras_returns_shows_its_pane_with_no_message(page):
+    counts = {"messages": 0}
+    page.on("websocket", lambda ws: (
+        ws.on("framesent", lambda _: counts.__setitem__("messages", counts["messages"] + 1)),
+        ws.on("framereceived", lambda _: counts.__setitem__("messages", counts["messages"] + 1)),
+    ))  # fmt: skip
+    test_browser.open_app(page, "view=What+Keras+returns", wait_for="select[data-param=batch]")
+    page.wait_for_timeout(1000)
+    before = counts["messages"]
+    page.locator("select[data-param=batch]").select_option("2")
+    page.wait_for_function("() => location.search.includes('batch=2')", timeout=5000)
+    shown = page.evaluate(
+        "() => [...document.querySelectorAll('[class*=st-key-rnnviz_returns_]')]"
+        ".filter((e) => e.offsetParent !== null).map((e) => e.innerText)"
+    )
+    assert len(shown) == 1 and "for batch 2, in this order" in shown[0]
+    page.wait_for_timeout(500)
+    assert counts["messages"] == before
+
+
 # ----- every page's animation plays in the browser ---------------------------------------
 
 PAGES = {

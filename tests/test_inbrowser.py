@@ -17,6 +17,7 @@ from tests.test_app import (
     change,
     charts,
     heatmaps,
+    pane,
     step_block,
     step_lines,
     values,
@@ -262,3 +263,24 @@ def test_past_the_bound_the_step_inspector_is_typeset_by_the_server(monkeypatch)
     assert at.selectbox(key="t").value == 3
     assert len(at.latex) == 3  # LSTM: gates, c_t, h_t
     assert not [e for e in at.get("bidi_component") if "text" in (e.proto.json or "")]
+
+
+# ----- What Keras returns: the batch -------------------------------------------------------
+
+
+def test_what_keras_returns_draws_a_pane_per_batch_and_no_server_side_batch_selector():
+    at = open_with({}, view="returns")
+    trace = rnnviz.run(rnnviz.RunConfig())
+    for batch in range(3):
+        shown = pane(at, "returns", batch)
+        assert f"for batch {batch}, in this order" in shown.get("markdown")[0].value
+        values_shown = [d.value.to_numpy() for d in shown.get("dataframe")]
+        np.testing.assert_array_equal(values_shown[0], trace.outputs[batch][0][1].reshape(-1, 8))
+    assert "batch" not in [s.key for s in at.selectbox]
+
+
+def test_past_the_bound_what_keras_returns_has_the_servers_batch_selector(monkeypatch):
+    monkeypatch.setattr(browser, "MAX_BYTES", 1000)  # 3 batches' arrays: 1,344 bytes
+    at = open_with({"batch": "2"}, view="returns")
+    assert at.selectbox(key="batch").value == 2
+    assert "for batch 2, in this order" in at.markdown[0].value

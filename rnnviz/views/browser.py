@@ -403,6 +403,30 @@ function install() {
     texts.add(block);
     drawText(block);
   };
+  // Panes: the server draws one per choice (Streamlit containers keyed rnnviz_<name>_<i>,
+  // tables and checks it writes); a style element shows only the chosen one.
+  const panes = new Map();
+  const drawPanes = (pane) => {
+    const chosen = pane.param in api.chosen ? api.chosen[pane.param] : pane.chosen;
+    const hidden = [];
+    for (let i = 0; i < pane.count; i++) {
+      if (i !== chosen) hidden.push(`.st-key-rnnviz_${pane.name}_${i}`);
+    }
+    pane.style.textContent = hidden.length
+      ? `${hidden.join(", ")} { display: none !important; }` : "";
+  };
+  api.panes = (data) => {
+    const chosen = fromUrl(data.param, data.count);
+    api.chosen[data.param] = chosen === null ? data.chosen : chosen;
+    let pane = panes.get(data.name);
+    if (!pane) {
+      pane = {style: document.createElement("style")};
+      document.head.appendChild(pane.style);
+      panes.set(data.name, pane);
+    }
+    Object.assign(pane, data);
+    drawPanes(pane);
+  };
   api.ready = () => [...withRows].every((s) => s.built);  // every layer drawn
 
   api.show = async (param, value) => {
@@ -412,6 +436,7 @@ function install() {
     for (const s of withRows) {
       if (s.rows.params.includes(param)) shown.push(display(s, keyOf(s.rows)));
     }
+    for (const pane of panes.values()) if (pane.param === param) drawPanes(pane);
     for (const block of [...texts]) {
       if (!block.root.isConnected) texts.delete(block);
       else if (block.data.params.includes(param)) drawText(block);
@@ -464,6 +489,7 @@ export default function (component) {
   const data = component.data || {};
   if (data.param) api.selector(component.parentElement, data);
   else if (data.text) api.text(component.parentElement, data.text);
+  else if (data.panes) api.panes(data.panes);
 }
 """
 
