@@ -498,9 +498,14 @@ def measure_animation(browser, work: Path, timeout_ms: int) -> dict:
             wait_machine_quiet()
             page.evaluate(FRAMES_JS)
             page.evaluate(f"() => {ANIMATED_JS}.scrollIntoView()")
-            size = page.evaluate(  # what the figure holds: its traces, layout and frames
+            # What the figure holds (traces, layout, frames) as sent: plotly.js keeps the
+            # numbers as typed arrays, which travel as base64 (4 characters per 3 bytes);
+            # JSON.stringify would spell each number out with its index.
+            size = page.evaluate(
                 f"() => {{ const d = {ANIMATED_JS}; return JSON.stringify({{data: d.data, "
-                "layout: d.layout, frames: d._transitionData._frames}).length; }"
+                "layout: d.layout, frames: d._transitionData._frames}, (k, v) => "
+                "ArrayBuffer.isView(v) ? 'b'.repeat(Math.ceil(v.byteLength / 3) * 4) : v)"
+                ".length; }"
             )  # fmt: skip
             before = messages["n"]
             page.get_by_text("fast (30/s)", exact=True).first.click()

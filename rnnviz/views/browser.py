@@ -265,6 +265,7 @@ function install() {
   const widthOf = (gd) => gd.layout.width || (gd._fullLayout && gd._fullLayout.width);
   const drop = (s) => {
     s.dropped = true;
+    clearTimeout(s.timer);
     for (const div of s.layers.values()) {
       if (window.Plotly) window.Plotly.purge(div);
       div.remove();
@@ -346,7 +347,22 @@ function install() {
     return keys.sort((a, b) => Math.abs(s.rows.owner.indexOf(a) - here)
                                - Math.abs(s.rows.owner.indexOf(b) - here));
   };
+  // Not at once: a new figure's drawing comes first, and drawing ahead (~40 ms a chart)
+  // would hold up whatever the page does next. LAYER_DELAY_MS after the figure, or as
+  // soon as the pointer or the keyboard reaches a selector.
+  const LAYER_DELAY_MS = 1500;
+  const schedule = (s) => {
+    s.timer = setTimeout(() => buildLayers(s), LAYER_DELAY_MS);
+  };
+  api.soon = () => {
+    for (const s of withRows) {
+      clearTimeout(s.timer);
+      buildLayers(s);
+    }
+  };
   const buildLayers = async (s) => {
+    if (s.started) return;
+    s.started = true;
     for (const key of keysByDistance(s)) {
       await idle();
       if (s.dropped || layerCount >= MAX_LAYERS) break;
@@ -379,7 +395,7 @@ function install() {
     gd.__rnnvizRows = s;
     withRows.add(s);
     if (keyOf(rows) !== drawn) display(s, keyOf(rows));  // redrawn by Streamlit (a resize)
-    buildLayers(s);
+    schedule(s);
   };
   // Blocks of text with a version per choice (the Step inspector's equations): the one
   // of the current choice is in the page; a change of selector puts in another.
@@ -464,6 +480,7 @@ function install() {
     }
     select.value = String(data.value);
     select.addEventListener("change", () => api.show(data.param, Number(select.value)));
+    for (const intent of ["pointerenter", "focus"]) select.addEventListener(intent, api.soon);
     label.appendChild(select);
     root.appendChild(label);
   };
