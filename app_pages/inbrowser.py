@@ -81,10 +81,13 @@ def panes(param: str, count: int, name: str) -> list:
     return [st.container(key=f"rnnviz_{name}_{i}") for i in range(count)]  # fmt: skip
 
 
-def animation(fig: go.Figure, url_key: str) -> go.Figure:
+def animation(fig: go.Figure, url_key: str | None) -> go.Figure:
     """The animation with its frame bound to the URL as `url_key` (the page script writes
-    it when playing stops; a link that has it opens there). A `url_key` that is not one of
-    the animation's frames is named on the page, and the animation starts at its first."""
+    it when playing stops; a link that has it opens there; None: not in the URL). A
+    `url_key` that is not one of the animation's frames is named on the page, and the
+    animation starts at its first."""
+    if url_key is None:
+        return browser.for_page(fig, None)
     start = st.query_params.get(url_key)
     try:
         return browser.for_page(fig, url_key, start)
@@ -97,7 +100,7 @@ def animation(fig: go.Figure, url_key: str) -> go.Figure:
         return browser.for_page(fig, url_key)
 
 
-def animation_ui(fig: go.Figure, url_key: str, chart_key: str, name: str) -> None:
+def animation_ui(fig: go.Figure, url_key: str | None, chart_key: str, name: str) -> None:
     """An animation as every page places it: the chart (its frame bound to the URL as
     `url_key`), what plays it, and "Make a GIF for slides"."""
     from rnnviz.views.animation import MAX_BYTES, ordinal

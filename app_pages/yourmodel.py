@@ -19,6 +19,7 @@ import numpy as np
 import streamlit as st
 
 import rnnviz
+from app_pages import inbrowser
 from app_pages.runtime import apply_link, cached, link_notices_ui
 from rnnviz.core.config import SIGNALS, ConfigError
 from rnnviz.core.signals import make_inputs
@@ -628,12 +629,17 @@ def views_ui(model, path: str, trace: rnnviz.Trace, digest: str = "", xs=()) -> 
     if view == "states" and xs:
         handoff_ui(model, digest, path, trace, xs, sample)
     if view == "states":
-        fig = figures.mark_model_steps(figures.state_heatmaps(trace, sample), trace, sample)
-        st.plotly_chart(fig, key="ym_fig_states")
+        if play_ui():
+            animation_ui(trace, sample, "states")
+        else:
+            fig = figures.mark_model_steps(figures.state_heatmaps(trace, sample), trace, sample)
+            st.plotly_chart(fig, key="ym_fig_states")
         st.plotly_chart(figures.unit_lines(trace, sample), key="ym_fig_lines")
     elif view == "gates":
         if not trace.gates:
             st.info("A SimpleRNN has no gates: h_t = tanh(W x_t + U h_{t-1} + b) is all of it.")
+        elif play_ui():
+            animation_ui(trace, sample, "gates")
         else:
             fig = figures.mark_model_steps(figures.gate_heatmaps(trace, sample), trace, sample)
             st.plotly_chart(fig, key="ym_fig_gates")
@@ -642,6 +648,30 @@ def views_ui(model, path: str, trace: rnnviz.Trace, digest: str = "", xs=()) -> 
     else:
         state = st.radio("state", cfg.state_names, horizontal=True, key="ym_carry_state")
         st.plotly_chart(figures.carry_over(trace, sample, state), key="ym_fig_carry")
+
+
+def play_ui() -> bool:
+    """The "▶ Animate" switch of the States and Gates views (not in the URL: this page takes
+    nothing from a link)."""
+    return inbrowser.play_toggle("ym_play", "step by step, played by your browser", bind=None)
+
+
+def animation_ui(trace: rnnviz.Trace, sample: int, view: str) -> None:
+    """The view's animation of the traced layer, built once per trace, sample and view (the
+    shared cache, keyed by the trace's numbers) and played by the browser. Its paused frame
+    is not written into the URL (this page takes nothing from a link)."""
+    from rnnviz.views import animation
+
+    numbers = hashlib.sha256()
+    for array in (trace.inputs, trace.h, trace.c if trace.c is not None else np.zeros(0)):
+        numbers.update(np.ascontiguousarray(array).tobytes())
+    fig = cached(
+        "model animations",
+        (numbers.hexdigest(), trace.h.shape, sample, view),
+        lambda: animation.Kept(animation.VIEWS[view](trace, sample)),
+        "Computing the frames (once; then your browser plays them)…",
+    ).figure
+    inbrowser.animation_ui(fig, None, f"ym_fig_{view}_play", f"model_{view}")
 
 
 def run_trace(

@@ -163,3 +163,20 @@ def test_inputs_whose_batch_sizes_differ_are_refused_naming_both():
     box.set_value("12 2 7 9\n12 2 7 9").run()
     assert not at.exception
     assert any("question: 1, answer_so_far: 2" in e.value for e in at.error)
+
+
+def test_animate_plays_the_traced_layers_h_step_by_step():
+    at = run_page()
+    layer_box(at).set_value("lstm").run()
+    at.toggle(key="ym_play").set_value(True).run()
+    assert not at.exception
+    (fig,) = [c for c in charts(at) if "rnnviz_animation" in (c["layout"].get("meta") or {})]
+    model = rnnviz.load_model(next(iter(example_models().values())))
+    ids = np.stack([tagger_ids("a(b(cd)e)f"), tagger_ids("(ab)c((d))")])
+    trace = rnnviz.trace_model(model, ids, "lstm")
+    steps = trace.config.num_steps
+    assert len(fig["frames"]) == steps
+    for frame in fig["frames"][:: steps // 4]:
+        t = int(frame["name"])
+        np.testing.assert_allclose(values(frame["data"][0]["x"]), trace.h[0, 0, t], rtol=1e-6)
+    assert fig["layout"]["meta"]["rnnviz_animation"]["url_key"] is None  # not in the URL

@@ -29,9 +29,12 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
-#: The figure with every choice of a selector, at most (about, as JSON): 3 MB, or
-#: RNNVIZ_BROWSER_MB (0: every selector goes through the server, as before issue 22).
-MAX_BYTES = int(float(os.environ.get("RNNVIZ_BROWSER_MB", "3")) * 2**20)
+#: What a chart (or a block of text) with every choice of its selectors may weigh, at most
+#: (about, as JSON): 1 MB, or RNNVIZ_BROWSER_MB (0: every selector goes through the server,
+#: as before issue 22). It travels again with every change of a control: at 3 MB a 64-unit,
+#: 8-row States view sent 2.4 MB per change and took 2.7 times a plain page's time to
+#: draw it (`make bench-browser`, (a)); past 1 MB, the server's selectors.
+MAX_BYTES = int(float(os.environ.get("RNNVIZ_BROWSER_MB", "1")) * 2**20)
 #: At most this many choices in one chart (each is a figure built on the server and a
 #: chart drawn ahead in the browser): past it, the server's selectors.
 MAX_CHOICES = 64
@@ -119,8 +122,9 @@ def kept_choices(
 
 
 #: At most this many choices in a block of text the browser switches (the Step inspector:
-#: batch x sample x timestep x unit, 240 by default; each is about 2 KB and 1 ms to make).
-MAX_TEXT_CHOICES = 1024
+#: batch x sample x timestep x unit, 240 by default; each is about 2 KB and 1 ms to make,
+#: so a new configuration's block takes at most a quarter of a second).
+MAX_TEXT_CHOICES = 256
 
 
 def step_equations_html(trace) -> dict | None:
@@ -169,7 +173,7 @@ def kept_step_equations(trace) -> Kept:
     return Kept(block, 0 if block is None else sum(len(v) + 16 for v in block["html"].values()))
 
 
-def for_page(fig: go.Figure, url_key: str, start: str | None = None) -> go.Figure:
+def for_page(fig: go.Figure, url_key: str | None, start: str | None = None) -> go.Figure:
     """The animation as a page shows it: SCRIPT writes its stopped frame into the URL as
     `url_key`, and it opens on frame `start` (its data, its slider) when a link gives one.
 
