@@ -241,11 +241,12 @@ function install() {
 
   // Display-only selectors. A chart whose meta has rnnviz_rows carries every choice's
   // traces (owner[i]: the choice of trace i, its selectors' indices joined by ",").
-  // Each choice is drawn ahead, in idle time, as a chart of its own next to the original
-  // and out of sight (a "layer"); a change of selector shows that layer and hides the
-  // chart shown before: no plotly drawing between the click and the picture. A choice
-  // with no layer yet (or past MAX_LAYERS on the page) is drawn on the original chart
-  // with Plotly.update. A new figure from the server, or a new width, drops the layers.
+  // Each choice is drawn ahead (in idle time, once a selector is reached: api.soon) as a
+  // chart of its own next to the original and out of sight (a "layer"); a change of
+  // selector shows that layer and hides the chart shown before: no plotly drawing
+  // between the click and the picture. A choice with no layer yet (or past MAX_LAYERS on
+  // the page) is drawn on the original chart with Plotly.update. A new figure from the
+  // server, or a new width, drops the layers.
   const MAX_LAYERS = 48;
   const withRows = new Set();
   let layerCount = 0;
@@ -269,7 +270,6 @@ function install() {
   const widthOf = (gd) => gd.layout.width || (gd._fullLayout && gd._fullLayout.width);
   const drop = (s) => {
     s.dropped = true;
-    clearTimeout(s.timer);
     for (const div of s.layers.values()) {
       if (window.Plotly) window.Plotly.purge(div);
       div.remove();
@@ -351,18 +351,12 @@ function install() {
     return keys.sort((a, b) => Math.abs(s.rows.owner.indexOf(a) - here)
                                - Math.abs(s.rows.owner.indexOf(b) - here));
   };
-  // Not at once: a new figure's drawing comes first, and drawing ahead (~40 ms a chart)
-  // would hold up whatever the page does next. LAYER_DELAY_MS after the figure, or as
-  // soon as the pointer or the keyboard reaches a selector.
-  const LAYER_DELAY_MS = 1500;
-  const schedule = (s) => {
-    s.timer = setTimeout(() => buildLayers(s), LAYER_DELAY_MS);
-  };
+  // Only when a choice is likely: as the pointer or the keyboard reaches a selector (a
+  // choice takes a person a few hundred ms more). Drawing ahead on every new figure, even
+  // 1.5 s later, held up the page's next change half the time (~40 ms a chart, on the
+  // page's one thread: `make bench-browser` (a)).
   api.soon = () => {
-    for (const s of withRows) {
-      clearTimeout(s.timer);
-      buildLayers(s);
-    }
+    for (const s of withRows) buildLayers(s);
   };
   const buildLayers = async (s) => {
     if (s.started) return;
@@ -399,7 +393,6 @@ function install() {
     gd.__rnnvizRows = s;
     withRows.add(s);
     if (keyOf(rows) !== drawn) display(s, keyOf(rows));  // redrawn by Streamlit (a resize)
-    schedule(s);
   };
   // Blocks of text with a version per choice (the Step inspector's equations): the one
   // of the current choice is in the page; a change of selector puts in another.
@@ -484,7 +477,9 @@ function install() {
     }
     select.value = String(data.value);
     select.addEventListener("change", () => api.show(data.param, Number(select.value)));
-    for (const intent of ["pointerenter", "focus"]) select.addEventListener(intent, api.soon);
+    for (const intent of ["pointerenter", "focus", "pointerdown"]) {
+      select.addEventListener(intent, api.soon);
+    }
     label.appendChild(select);
     root.appendChild(label);
   };
