@@ -37,6 +37,8 @@ LINK = {
     "epoch": whole_field(0, TRAIN_LIMITS["epochs"][1], "the last"),
     "train_play": flag_field(False, "play"),
     "train_frame": text_field(12),  # the animation's epoch: checked against its frames
+    "train_steps_play": flag_field(False),
+    "train_step": text_field(12),  # that animation's step: checked against its frames
 }
 #: Trained runs a session keeps, newest last (each a few hundred kB).
 MAX_SESSION_RUNS = 6
@@ -312,6 +314,8 @@ def epochs_ui(run: TrainingRun) -> None:
     with states:
         if inbrowser.play_toggle("train_play", "the epochs, 0 (before training) → the last"):
             epochs_animation_ui(run, sample)
+        elif inbrowser.play_toggle("train_steps_play", "step by step, at the epoch above"):
+            steps_animation_ui(run, trace, epoch, sample)
         else:
             st.plotly_chart(figures.state_heatmaps(trace, sample), key="fig_train_states")
     with gates:
@@ -359,6 +363,19 @@ def epochs_animation_ui(run: TrainingRun, sample: int) -> None:
         notes[0] = "before training"
         memo[key] = animation.epochs(traces, sample, "h", notes)
     inbrowser.animation_ui(memo[key], "train_frame", "fig_train_play", "epochs")
+
+
+def steps_animation_ui(run: TrainingRun, trace, epoch: int, sample: int) -> None:
+    """The network at one epoch, step by step: the States animation of Explore on one
+    validation sample (a cursor over h and c, the vectors at the cursor and x_t)."""
+    from rnnviz.views import animation
+
+    memo = st.session_state.setdefault("train_step_animations", {})
+    key = (id(run), run.epochs_done, epoch, sample)
+    if key not in memo:
+        memo.clear()  # one per session: the run's, at the chosen epoch and sample
+        memo[key] = animation.states(trace, sample)
+    inbrowser.animation_ui(memo[key], "train_step", "fig_train_steps_play", "steps")
 
 
 def comparison_ui(task: Task) -> None:

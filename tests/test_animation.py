@@ -300,6 +300,23 @@ def test_the_train_pages_epoch_animation_shows_h_at_every_epoch_of_the_checkpoin
     assert "validation accuracy after this epoch" in fig["frames"][5]["layout"]["title"]["text"]
 
 
+def test_the_train_page_plays_the_trained_network_step_by_step_at_the_chosen_epoch():
+    from rnnviz.sources.training.run import load_pretrained
+    from tests.test_train_page import open_train
+
+    at = open_train()
+    at.toggle(key="train_steps_play").set_value(True).run()
+    assert not at.exception
+    fig = charts(at)["fig_train_steps_play"]
+    run = load_pretrained("remember", "lstm")
+    trace = run.trace(run.epochs_done, run.validation.x[:64])
+    steps = trace.config.num_steps
+    assert [f["name"] for f in fig["frames"]] == [str(t) for t in range(steps)]
+    for t in (0, steps // 2, steps - 1):
+        np.testing.assert_allclose(values(fig["frames"][t]["data"][0]["x"]), trace.h[0, 0, t],
+                                   rtol=1e-6)  # fmt: skip
+
+
 def test_an_epochs_animation_of_many_epochs_strides_and_keeps_the_last():
     trace = rnnviz.run(rnnviz.RunConfig(hidden_size=64, num_steps=100, num_batches=1))
     fig = animation.epochs({e: trace for e in range(601)})

@@ -284,6 +284,7 @@ PAGES = {
     "text": ("/text?text_play=true", "text_frame"),
     "stateful": ("/stateful?st_play=true", "st_frame"),
     "train": ("/train?train_play=true", "train_frame"),
+    "train steps": ("/train?train_steps_play=true", "train_step"),
 }
 
 
