@@ -115,7 +115,8 @@ def animation_ui(fig: go.Figure, url_key: str | None, chart_key: str, name: str)
     )
     st.caption(
         f"{len(meta['steps'])} frames, computed once on the server and played by your "
-        f"browser (▶ play, ❚❚ pause, three speeds, or drag the slider).{every}"
+        f"browser (▶ play, ❚❚ pause, a step back or on, three speeds, or drag the "
+        f"slider).{every}"
     )
     gif_ui(fig, name)
 

@@ -85,6 +85,18 @@ def test_the_bars_drawn_at_the_last_frame_are_h_at_the_last_step(page):
     assert drawn == pytest.approx(trace.h[2, 0, 4].tolist(), rel=1e-6)
 
 
+def test_the_step_buttons_move_one_frame_on_and_back(page):
+    open_animation(page)
+    page.get_by_text("step ▶", exact=True).click()
+    page.wait_for_function(f"() => ({CURRENT_JS})() === '1'", timeout=5000)
+    page.get_by_text("step ▶", exact=True).click()
+    page.wait_for_function(f"() => ({CURRENT_JS})() === '2'", timeout=5000)
+    page.get_by_text("◀ step", exact=True).click()
+    page.wait_for_function(f"() => ({CURRENT_JS})() === '1'", timeout=5000)
+    trace = rnnviz.run(rnnviz.RunConfig())
+    assert page.evaluate(BARS_JS) == pytest.approx(trace.h[0, 0, 1].tolist(), rel=1e-6)
+
+
 # ----- the paused frame in the link ------------------------------------------------------
 
 #: The frame the animation shows (null until the chart is drawn).

@@ -22,6 +22,7 @@ It uses the plotly.js that Streamlit's chart element puts on `window.Plotly`.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
 from collections.abc import Callable
@@ -195,10 +196,37 @@ def for_page(fig: go.Figure, url_key: str | None, start: str | None = None) -> g
         layout["sliders"] = [{**layout["sliders"][0], "active": index}]
         anim["start"] = start
     layout["meta"] = {**layout["meta"], "rnnviz_animation": anim}
+    menus = [dict(menu) for menu in layout.get("updatemenus") or []]
+    if menus:  # one frame back or on, by the page script (plotly.js has no relative step)
+        buttons = list(menus[0]["buttons"])
+        buttons[2:2] = [dict(label=label, method="skip", args=[None]) for label in STEPS]
+        menus[0] = {**menus[0], "buttons": buttons}
+        layout["updatemenus"] = menus
+        _slider_below_buttons(layout)
     out = go.Figure(data=data, layout=layout, _validate=False)
     out._frame_objs = fig._frame_objs  # the same Frame objects: read-only here
     return out
 
+
+def _slider_below_buttons(layout: dict, gap: int = 48) -> None:
+    """With the step buttons the row of buttons is too long to share with the slider: the
+    slider goes on a row of its own, `gap` px lower, as wide as the plot, and the figure
+    grows by that much below (the plot keeps its size)."""
+    if not layout.get("sliders"):
+        return
+    margin = dict(layout.get("margin") or {})
+    height = layout.get("height") or 450
+    plot = height - margin.get("t", 100) - margin.get("b", 80)
+    below = layout["updatemenus"][0].get("y", -0.15) - gap / max(plot, 1)
+    layout["sliders"] = [{**layout["sliders"][0], "x": 0, "len": 1, "y": below,
+                          "yanchor": "top"}]  # fmt: skip
+    layout["margin"] = {**margin, "b": margin.get("b", 80) + gap}
+    layout["height"] = height + gap
+
+
+#: The step buttons a page's animation gets (after ▶ play and ❚❚ pause): one frame back,
+#: one frame on. They do nothing by themselves; the page script moves the frame.
+STEPS = {"◀ step": -1, "step ▶": 1}
 
 #: The page script (a Streamlit component v2 module; it runs in the app's page).
 SCRIPT = r"""
@@ -213,6 +241,19 @@ function install() {
   const meta = (gd, name) => gd.layout && gd.layout.meta && gd.layout.meta[name];
   const charts = () => Array.from(document.querySelectorAll(".js-plotly-plot"))
     .filter((gd) => !isLayer(gd));
+
+  // One frame back or on from the frame shown (the step buttons).
+  const STEPS = __STEPS__;
+  const step = (gd, by) => {
+    const names = gd._transitionData._frames.map((f) => f.name);
+    const slider = gd._fullLayout.sliders && gd._fullLayout.sliders[0];
+    let at = names.indexOf(gd._fullLayout._currentFrame);
+    if (at < 0) at = slider ? slider.active || 0 : 0;
+    const to = Math.max(0, Math.min(names.length - 1, at + by));
+    const anim = meta(gd, "rnnviz_animation") || {};
+    window.Plotly.animate(gd, [names[to]], {mode: "immediate",
+      frame: {duration: 0, redraw: !!anim.redraw}, transition: {duration: 0}});
+  };
 
   // Animations: the frame shown when playing stops goes into the URL; a link's frame is
   // where the next play starts from.
@@ -230,6 +271,10 @@ function install() {
       };
       gd.on("plotly_animatingframe", (e) => remember(e.name));
       gd.on("plotly_sliderchange", (e) => remember(e.step && e.step.label));
+      gd.on("plotly_buttonclicked", (e) => {
+        const by = STEPS[e.button && e.button.label];
+        if (by) step(gd, by);
+      });
     }
     if (anim.start != null && gd.__rnnvizStarted !== gd.layout.meta) {
       gd.__rnnvizStarted = gd.layout.meta;
@@ -508,6 +553,8 @@ export default function (component) {
   else if (data.panes) api.panes(data.panes);
 }
 """
+
+SCRIPT = SCRIPT.replace("__STEPS__", json.dumps(STEPS, ensure_ascii=False))
 
 #: Its style: a compact selector in the page's colours.
 STYLE = """
