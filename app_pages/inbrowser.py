@@ -76,6 +76,12 @@ def panes(param: str, count: int, name: str) -> list:
     shows only the one the selector chooses (a style rule hides the others), so a change
     needs no round trip. For what the server writes (tables, checks) that is small."""
     chosen = url_index(param, count, st.session_state.get(param, 0))
+    # Hidden from the first paint, before the page script runs; it marks the page when it
+    # takes over (data-rnnviz-panes-<name>) and then hides with a style rule of its own.
+    hidden = ", ".join(f"body:not([data-rnnviz-panes-{name}]) .st-key-rnnviz_{name}_{i}"
+                       for i in range(count) if i != chosen)  # fmt: skip
+    if hidden:
+        st.html(f"<style>{hidden} {{ display: none !important; }}</style>")
     _component(key=f"rnnviz_panes_{name}",
                data={"panes": {"param": param, "count": count, "name": name, "chosen": chosen}})
     return [st.container(key=f"rnnviz_{name}_{i}") for i in range(count)]  # fmt: skip

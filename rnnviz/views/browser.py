@@ -484,6 +484,7 @@ function install() {
     }
     Object.assign(pane, data);
     drawPanes(pane);
+    document.body.setAttribute(`data-rnnviz-panes-${data.name}`, "");  // the server's rule off
   };
   api.ready = () => [...withRows].every((s) => s.built);  // every layer drawn
 
