@@ -245,14 +245,21 @@ def browser_charts(cfg: rnnviz.RunConfig, selectors: dict, charts: list) -> list
             ).figure
         )  # shared by every session; a fragment rerun redraws from here
     if all(fig is not None for fig in figs):
-        for param, (where, label, count) in selectors.items():
-            with where:
-                inbrowser.selector(label, param, count)
+        selectors_ui(selectors, in_browser=True)
         return figs
+    chosen = selectors_ui(selectors, in_browser=False)
+    return [build({p: chosen[p] for p in params}) for build, _, params, _ in charts]
+
+
+def selectors_ui(selectors: dict, in_browser: bool) -> dict[str, int]:
+    """Places each selector (URL parameter -> (where, label, how many values)): the
+    browser's, or the server's `pick`. Returns the choices shown."""
+    chosen = {}
     for param, (where, label, count) in selectors.items():
         with where:
-            chosen[param] = pick(label, count, param)
-    return [build({p: chosen[p] for p in params}) for build, _, params, _ in charts]
+            chosen[param] = (inbrowser.selector(label, param, count) if in_browser
+                             else pick(label, count, param))  # fmt: skip
+    return chosen
 
 
 @st.fragment
@@ -457,15 +464,10 @@ def step_view(cfg: rnnviz.RunConfig) -> None:
         lambda: browser.kept_step_equations(trace),
     ).figure  # every choice's equations, when they fit: the browser switches them
     if block is not None:
-        for param, (where, label, count) in selectors.items():
-            with where:
-                inbrowser.selector(label, param, count)
+        selectors_ui(selectors, in_browser=True)
         inbrowser.text_block("step_equations", block)
         return
-    chosen = {}
-    for param, (where, label, count) in selectors.items():
-        with where:
-            chosen[param] = pick(label, count, param)
+    chosen = selectors_ui(selectors, in_browser=False)
     from rnnviz.views.equations import step_equations
 
     batch, sample, t, unit = (chosen[p] for p in ("batch", "sample", "t", "unit"))
