@@ -311,8 +311,9 @@ def test_returns_view_shows_its_checks_as_success(page):
     wait_idle(page)
     main = page.get_by_test_id("stMain")
     # What is on show: the batch chosen (the other batches' panes are drawn, hidden).
-    successes = main.get_by_test_id("stAlertContentSuccess").filter(visible=True)
-    successes = successes.all_inner_texts()
+    shown = main.get_by_test_id("stAlertContentSuccess").filter(visible=True)
+    expect(shown).to_have_count(6)
+    successes = shown.all_inner_texts()
     assert main.get_by_test_id("stAlertContentError").count() == 0
     assert len(successes) == 6, successes
     assert any("state_h shape = (batch_size, hidden_size) = (2, 8)" in s for s in successes)
