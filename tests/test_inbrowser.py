@@ -113,15 +113,16 @@ def test_rows_that_do_not_fit_keep_the_server_side_selector(monkeypatch):
     assert fig["layout"]["title"]["text"] == "States of sample 1"
 
 
-def test_rows_figure_returns_none_past_the_byte_bound():
+def test_choices_figure_returns_none_past_the_byte_bound():
     trace = rnnviz.run(rnnviz.RunConfig(batch_size=32, hidden_size=64, num_steps=100))
     build = lambda s: figures.state_heatmaps(trace, s)  # noqa: E731
     assert len(build(0).to_json()) * 32 > browser.MAX_BYTES
-    assert browser.rows_figure(build, 32, 0, "sample") is None
-    assert browser.rows_figure(build, 1, 0, "sample") is not None
+    one_row = lambda c: build(c["sample"])  # noqa: E731
+    assert browser.choices_figure(one_row, {"sample": 32}, {"sample": 0}) is None
+    assert browser.choices_figure(one_row, {"sample": 1}, {"sample": 0}) is not None
 
 
-def test_rows_figure_returns_none_past_the_number_of_choices():
+def test_choices_figure_returns_none_past_the_number_of_choices():
     trace = rnnviz.run(rnnviz.RunConfig())
     build = lambda c: figures.carry_over(trace, 0)  # noqa: E731  (tiny: only the count is over)
     counts = {"sample": 8, "unit": browser.MAX_CHOICES // 8 + 1}

@@ -1,18 +1,19 @@
 """What the browser does without the server: display-only selectors and the paused frame.
 
-    fig = browser.rows_figure(lambda s: figures.state_heatmaps(trace, s), count=2,
-                              chosen=0, param="sample")   # every sample row in one figure
+    fig = browser.choices_figure(lambda c: figures.state_heatmaps(trace, c["sample"]),
+                                 {"sample": 2}, {"sample": 0})  # every sample row in one
     fig = browser.for_page(animation_fig, "frame", start="12")  # a link opens on frame 12
 
 A selector that only changes what is displayed (which sample row of the batch) need not
 ask the server: when every choice fits in MAX_BYTES, the figure carries all of them (one
 set of traces per choice, only the chosen one visible). The page script SCRIPT draws each
-other choice ahead, in idle time, as a chart of its own kept out of sight beside the
-original; a change of selector only swaps which chart is on show (no plotly drawing
-between the click and the picture: plotly.js redraws a whole chart for any change of data
-or visibility, 35-50 ms a chart on 2 cores), then writes the choice into the URL. The
+other choice ahead (in idle time, once the pointer or the keyboard reaches a selector) as a
+chart of its own kept out of sight beside the original; a change of selector only swaps
+which chart is on show (no plotly drawing between the click and the picture: plotly.js
+redraws a whole chart for any change of data or visibility, 35-50 ms a chart on 2 cores),
+then writes the choice into the URL. The
 server reads it from the URL on its next run, so a shared link opens on it. Past the
-bound, `rows_figure` returns None and the page keeps its server-side selector.
+bound, `choices_figure` returns None and the page keeps its server-side selector.
 
 SCRIPT also writes an animation's frame into the URL when it stops (paused, at its end, or
 the slider let go) under the key in the figure's meta, and plays a link's frame from there.
@@ -39,17 +40,6 @@ MAX_BYTES = int(float(os.environ.get("RNNVIZ_BROWSER_MB", "1")) * 2**20)
 #: At most this many choices in one chart (each is a figure built on the server and a
 #: chart drawn ahead in the browser): past it, the server's selectors.
 MAX_CHOICES = 64
-
-
-def rows_figure(
-    build: Callable[[int], go.Figure], count: int, chosen: int, param: str
-) -> go.Figure | None:
-    """One figure holding `build(i)` for every i in range(count), `chosen` visible.
-
-    The figures must differ only in their traces and title (the same panels and axes).
-    Returns None when all of them would be over MAX_BYTES (the first one tells).
-    """
-    return choices_figure(lambda c: build(c[param]), {param: count}, {param: chosen})
 
 
 def choices_figure(
